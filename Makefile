@@ -1,0 +1,61 @@
+# The two commands a newcomer runs: `make run` and `make test`. Both are safe to run again.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+SOURCES ?= ../shared/sources
+HOST ?= 127.0.0.1:8000
+
+.PHONY: run test install install-test lint format migrate load collectstatic chromium verify clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/activate
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: requirements.txt tests/requirements.txt | $(BIN)/activate
+	$(PY) -m pip install --quiet -r tests/requirements.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+migrate: install
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+
+load: migrate
+	DJANGO_DEBUG=1 $(PY) manage.py load_content content/
+
+collectstatic: install
+	DJANGO_DEBUG=1 $(PY) manage.py collectstatic --noinput --verbosity 0
+
+run: load collectstatic
+	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST)
+
+# Debian's Chromium for the browser tests (Playwright's own browser download is not reachable).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing Debian's Chromium for the browser tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+verify: install-test
+	DJANGO_DEBUG=1 $(PY) manage.py verify_content --sources $(SOURCES)
+
+test: install-test chromium lint collectstatic verify
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache .ruff_cache

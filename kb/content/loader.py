@@ -1,0 +1,178 @@
+"""Making the database equal to a content directory, all or nothing.
+
+Rows are matched to records by natural key (slugs), compared field by field, and
+only what differs is written, in bulk and with history. Any problem raises a
+ContentError naming the file and line, and the transaction leaves the database
+exactly as it was.
+"""
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from .. import models as m
+from .files import read_content, show_key
+from .schema import SPECS
+from .yamlio import ContentError
+
+CHANGE_REASON = "load_content"
+
+
+@dataclass
+class LoadReport:
+    counts: dict = field(default_factory=lambda: defaultdict(Counter))
+
+    def add(self, model, what, number=1):
+        self.counts[model._meta.verbose_name_plural][what] += number
+
+    @property
+    def changed(self):
+        return any(c["created"] or c["updated"] or c["deleted"] for c in self.counts.values())
+
+    def lines(self):
+        for name, c in self.counts.items():
+            yield (
+                f"{name}: {c['created']} created, {c['updated']} updated, "
+                f"{c['deleted']} deleted, {c['unchanged']} unchanged"
+            )
+
+
+class KeyIndex:
+    """Natural key <-> primary key, per model, built from the database."""
+
+    def __init__(self):
+        self.pk_by_key = {}
+        self.key_by_pk = {}
+
+    def refresh(self, spec):
+        attnames = [spec.model._meta.get_field(name).attname for name in spec.key]
+        key_refs = spec.key_refs()
+        pk_by_key, key_by_pk = {}, {}
+        for pk, *parts in spec.model.objects.values_list("pk", *attnames).order_by():
+            key = tuple(
+                self.key_by_pk[key_refs[name]][part] if name in key_refs else part
+                for name, part in zip(spec.key, parts, strict=True)
+            )
+            pk_by_key[key] = pk
+            key_by_pk[pk] = key
+        self.pk_by_key[spec.model] = pk_by_key
+        self.key_by_pk[spec.model] = key_by_pk
+
+    def key_of(self, spec, obj):
+        key_refs = spec.key_refs()
+        return tuple(
+            self.key_by_pk[key_refs[name]].get(getattr(obj, spec.model._meta.get_field(name).attname))
+            if name in key_refs
+            else getattr(obj, name)
+            for name in spec.key
+        )
+
+    def resolve(self, target, key, row, field_name):
+        pk = self.pk_by_key[target].get(key)
+        if pk is None:
+            raise row.error(f"{field_name} refers to unknown {target._meta.verbose_name} {show_key(key)!r}")
+        return pk
+
+
+def _validation_message(error):
+    if hasattr(error, "message_dict"):
+        return "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in error.message_dict.items())
+    return " ".join(error.messages)
+
+
+class Loader:
+    def __init__(self, content):
+        self.content = content
+        self.index = KeyIndex()
+        self.report = LoadReport()
+        self.now = timezone.now()
+
+    def run(self):
+        to_delete = []
+        for spec in SPECS:
+            to_delete.append((spec, self._sync(spec)))
+            self.index.refresh(spec)
+        for spec, pks in reversed(to_delete):
+            if pks:
+                spec.model.objects.filter(pk__in=pks).delete()
+                self.report.add(spec.model, "deleted", len(pks))
+        return self.report
+
+    def _desired(self, spec, row):
+        """Field values of ``row`` with foreign keys resolved to primary keys."""
+        values = {}
+        for name in spec.fields:
+            values[name] = row.values[name]
+        for name, target in spec.refs.items():
+            key = row.values[name]
+            values[f"{name}_id"] = None if key is None else self.index.resolve(target, key, row, name)
+        for name, target in spec.key_refs().items():
+            part = row.key[spec.key.index(name)]
+            values[f"{name}_id"] = self.index.resolve(target, part, row, name)
+        for name in spec.key:
+            if not spec.is_fk(name):
+                values[name] = row.key[spec.key.index(name)]
+        return values
+
+    def _sync(self, spec):
+        model = spec.model
+        existing = {self.index.key_of(spec, obj): obj for obj in model.objects.all().order_by()}
+        compared = [*spec.fields, *(f"{name}_id" for name in spec.refs)]
+        created, updated = [], []
+        for row in self.content.rows[model]:
+            desired = self._desired(spec, row)
+            obj = existing.pop(row.key, None)
+            if obj is None:
+                obj = model(**desired)
+                created.append((obj, row))
+            elif any(getattr(obj, name) != desired[name] for name in compared):
+                for name in compared:
+                    setattr(obj, name, desired[name])
+                updated.append((obj, row))
+            else:
+                self.report.add(model, "unchanged")
+        for obj, row in created + updated:
+            self._validate(spec, obj, row)
+        self._write(spec, [obj for obj, _ in created], [obj for obj, _ in updated], compared)
+        return [obj.pk for obj in existing.values()]
+
+    def _validate(self, spec, obj, row):
+        fks = [f.name for f in spec.model._meta.fields if f.is_relation]
+        try:
+            obj.full_clean(exclude=fks, validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            raise row.error(_validation_message(error)) from None
+        if isinstance(obj, m.Rendered):
+            obj.render()
+
+    def _write(self, spec, created, updated, compared):
+        model = spec.model
+        try:
+            if created:
+                bulk_create_with_history(created, model, batch_size=500, default_change_reason=CHANGE_REASON)
+            if updated:
+                fields = [name.removesuffix("_id") for name in compared]
+                if isinstance(updated[0], m.Rendered):
+                    fields += [f"{name}_html" for name in model.markdown_fields]
+                    if model is m.Snippet:
+                        fields.append("code_html")
+                if any(f.name == "updated" for f in model._meta.fields):
+                    for obj in updated:
+                        obj.updated = self.now
+                    fields.append("updated")
+                bulk_update_with_history(updated, model, fields, batch_size=500, default_change_reason=CHANGE_REASON)
+        except IntegrityError as error:
+            raise ContentError("content", 0, f"{spec.label}: the database refused the records: {error}") from error
+        self.report.add(model, "created", len(created))
+        self.report.add(model, "updated", len(updated))
+
+
+def load_content(directory):
+    """Read ``directory`` and make the database equal to it, in one transaction."""
+    content = read_content(directory)
+    with transaction.atomic():
+        return Loader(content).run()

@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from kb.content.loader import load_content
+from kb.content.yamlio import ContentError
+
+
+class Command(BaseCommand):
+    help = "Make the database equal to a content directory (default: content/), in one transaction."
+
+    def add_arguments(self, parser):
+        parser.add_argument("directory", nargs="?", default=str(settings.KB_CONTENT_DIR))
+
+    def handle(self, *args, directory, **options):
+        try:
+            report = load_content(directory)
+        except ContentError as error:
+            raise CommandError(f"{error}\nNothing was loaded; the database is unchanged.") from None
+        for line in report.lines():
+            self.stdout.write(line)
+        self.stdout.write(self.style.SUCCESS("Loaded." if report.changed else "Nothing changed."))

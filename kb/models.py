@@ -1,0 +1,480 @@
+"""The knowledge model: subjects compared on dimensions, claims backed by excerpts.
+
+Nothing here knows what is being compared: subjects, kinds and dimensions are content.
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Count, Q
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from .rendering import highlight, render_markdown
+
+COMPARE_SEPARATOR = "-vs-"
+
+
+def validate_subject_slug(value):
+    if COMPARE_SEPARATOR in value:
+        raise ValidationError(f"A subject slug may not contain {COMPARE_SEPARATOR!r}.", code="vs_in_slug")
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    REVIEW = "review", "Needs review"
+    PUBLISHED = "published", "Published"
+
+
+class Support(models.TextChoices):
+    """How a subject provides what a dimension asks for. Drives badges and filters."""
+
+    BUILT_IN = "built-in", "Built in"
+    EXTENSION = "extension", "Via extension"
+    PARTIAL = "partial", "Partial"
+    NOT_PROVIDED = "not-provided", "Not provided"
+    NOT_APPLICABLE = "not-applicable", "Not applicable"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Stance(models.TextChoices):
+    SUPPORTS = "supports", "Supports"
+    CONTRADICTS = "contradicts", "Contradicts"
+    QUALIFIES = "qualifies", "Qualifies"
+
+
+class RelationKind(models.TextChoices):
+    EXTENDS = "extends", "extends"
+    USED_BY = "used-by", "is used by"
+    PART_OF = "part-of", "is part of"
+    ALTERNATIVE_TO = "alternative-to", "is an alternative to"
+
+
+class SourceKind(models.TextChoices):
+    ARTICLE = "article", "Article"
+    DOCUMENTATION = "documentation", "Official documentation"
+    SURVEY = "survey", "Survey"
+    COMMENT = "comment", "Comment"
+    BOOK = "book", "Book"
+    VIDEO = "video", "Video"
+    OTHER = "other", "Other"
+
+
+class Language(models.TextChoices):
+    PYTHON = "python", "Python"
+    HTML_JINJA = "html+jinja", "HTML (Jinja template)"
+    HTML_DJANGO = "html+django", "HTML (Django template)"
+    HTML = "html", "HTML"
+    SHELL = "shell", "Shell"
+    TEXT = "text", "Plain text"
+
+
+def choices_check(field, choices, name, allow_blank=False):
+    allowed = list(choices.values) + ([""] if allow_blank else [])
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": allowed}), name=name)
+
+
+class Timestamped(models.Model):
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Rendered(models.Model):
+    """Markdown fields rendered once, at save time, into ``<field>_html``."""
+
+    markdown_fields = ()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.render()
+        super().save(*args, **kwargs)
+
+    def render(self):
+        for name in self.markdown_fields:
+            setattr(self, f"{name}_html", render_markdown(getattr(self, name)))
+
+
+# Subjects ------------------------------------------------------------------
+
+
+class SubjectKind(models.Model):
+    slug = models.SlugField(max_length=60)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [models.UniqueConstraint(fields=["slug"], name="unique_subject_kind_slug")]
+
+    def __str__(self):
+        return self.name
+
+
+class SubjectQuerySet(models.QuerySet):
+    def with_kind(self):
+        return self.select_related("kind")
+
+    def by_slugs(self, slugs):
+        """Subjects in the order of ``slugs``; unknown slugs are left out."""
+        found = {subject.slug: subject for subject in self.filter(slug__in=slugs)}
+        return [found[slug] for slug in slugs if slug in found]
+
+
+class Subject(Rendered, Timestamped):
+    markdown_fields = ("summary",)
+
+    slug = models.SlugField(max_length=80, validators=[validate_subject_slug])
+    name = models.CharField(max_length=120)
+    kind = models.ForeignKey(SubjectKind, on_delete=models.PROTECT, related_name="subjects")
+    summary = models.TextField(blank=True, help_text="Markdown.")
+    summary_html = models.TextField(blank=True, editable=False)
+    homepage = models.URLField(blank=True)
+    first_release = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1950), MaxValueValidator(2100)],
+        help_text="Year of the first release.",
+    )
+
+    objects = SubjectQuerySet.as_manager()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["slug"], name="unique_subject_slug"),
+            models.CheckConstraint(condition=~Q(slug__contains=COMPARE_SEPARATOR), name="subject_slug_without_vs"),
+            models.CheckConstraint(
+                condition=Q(first_release__isnull=True) | Q(first_release__gte=1950, first_release__lte=2100),
+                name="subject_first_release_plausible",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("kb:subject", args=[self.slug])
+
+
+class SubjectAlias(models.Model):
+    """A former slug of a subject: old links redirect to the current one."""
+
+    slug = models.SlugField(max_length=80)
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="aliases")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name_plural = "subject aliases"
+        constraints = [models.UniqueConstraint(fields=["slug"], name="unique_subject_alias_slug")]
+
+    def __str__(self):
+        return f"{self.slug} → {self.subject.slug}"
+
+
+class SubjectRelation(models.Model):
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="relations")
+    kind = models.CharField(max_length=20, choices=RelationKind.choices)
+    target = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="related_from")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["subject__name", "kind", "target__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "kind", "target"], name="unique_subject_relation"),
+            models.CheckConstraint(condition=~Q(subject=models.F("target")), name="subject_relation_not_self"),
+            choices_check("kind", RelationKind, "subject_relation_kind_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.subject} {self.get_kind_display()} {self.target}"
+
+
+# Dimensions ----------------------------------------------------------------
+
+
+class DimensionGroup(models.Model):
+    slug = models.SlugField(max_length=80)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [models.UniqueConstraint(fields=["slug"], name="unique_dimension_group_slug")]
+
+    def __str__(self):
+        return self.name
+
+
+class DimensionQuerySet(models.QuerySet):
+    def in_order(self):
+        return self.select_related("group").order_by("group__order", "group__name", "order", "name")
+
+
+class Dimension(Rendered):
+    markdown_fields = ("description",)
+
+    slug = models.SlugField(max_length=80)
+    name = models.CharField(max_length=120)
+    group = models.ForeignKey(DimensionGroup, on_delete=models.PROTECT, related_name="dimensions")
+    description = models.TextField(blank=True, help_text="Markdown.")
+    description_html = models.TextField(blank=True, editable=False)
+    order = models.PositiveIntegerField(default=0)
+
+    objects = DimensionQuerySet.as_manager()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["group__order", "order", "name"]
+        constraints = [models.UniqueConstraint(fields=["slug"], name="unique_dimension_slug")]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("kb:dimension", args=[self.slug])
+
+
+# Sources and excerpts --------------------------------------------------------
+
+
+class Source(Rendered, Timestamped):
+    markdown_fields = ("notes",)
+
+    slug = models.SlugField(max_length=80)
+    title = models.CharField(max_length=300)
+    kind = models.CharField(max_length=20, choices=SourceKind.choices, default=SourceKind.ARTICLE)
+    author = models.CharField(max_length=200, blank=True)
+    publisher = models.CharField(max_length=200, blank=True)
+    url = models.URLField(blank=True, max_length=500)
+    published = models.DateField(null=True, blank=True)
+    updated_on = models.DateField(null=True, blank=True, help_text="When the source itself was last updated.")
+    captured = models.DateField(null=True, blank=True, help_text="When the archived text was captured.")
+    archive = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="File name (without .txt) of the archived text in the source archive folder.",
+    )
+    notes = models.TextField(blank=True, help_text="Markdown.")
+    notes_html = models.TextField(blank=True, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.UniqueConstraint(fields=["slug"], name="unique_source_slug"),
+            choices_check("kind", SourceKind, "source_kind_valid"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("kb:source", args=[self.slug])
+
+
+class Excerpt(Timestamped):
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="excerpts")
+    key = models.SlugField(max_length=120, help_text="Unique within its source.")
+    text = models.TextField(help_text="The verbatim quotation.")
+    locator = models.CharField(max_length=300, blank=True, help_text="Section heading it stands under.")
+    speaker = models.CharField(max_length=200, blank=True, help_text="Who said it, for a comment.")
+    order = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["source__title", "order", "key"]
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="unique_excerpt_key_per_source")]
+
+    def __str__(self):
+        return f"{self.source.slug}/{self.key}"
+
+    def get_absolute_url(self):
+        return f"{self.source.get_absolute_url()}#excerpt-{self.key}"
+
+    @property
+    def ref(self):
+        return f"{self.source.slug}/{self.key}"
+
+
+# Claims ----------------------------------------------------------------------
+
+
+class ClaimQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=Status.PUBLISHED)
+
+    def with_evidence(self):
+        """Everything a cell or a claim page shows, in a fixed number of queries."""
+        return self.select_related("subject", "dimension__group").prefetch_related(
+            models.Prefetch(
+                "evidence",
+                queryset=Evidence.objects.select_related("excerpt__source").order_by("order", "pk"),
+            )
+        )
+
+    def for_table(self, subjects, dimensions=None):
+        claims = self.filter(subject__in=subjects)
+        if dimensions is not None:
+            claims = claims.filter(dimension__in=dimensions)
+        return claims.with_evidence()
+
+    def with_excerpt_count(self):
+        return self.annotate(excerpt_count=Count("evidence", distinct=True))
+
+
+class Claim(Rendered, Timestamped):
+    markdown_fields = ("body", "editor_note")
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="claims")
+    dimension = models.ForeignKey(Dimension, on_delete=models.PROTECT, related_name="claims")
+    key = models.SlugField(max_length=120, help_text="Unique within its subject.")
+    cell = models.CharField(max_length=200, help_text="The short text a comparison table shows.")
+    support = models.CharField(max_length=20, choices=Support.choices, blank=True)
+    body = models.TextField(blank=True, help_text="Markdown.")
+    body_html = models.TextField(blank=True, editable=False)
+    editor_note = models.TextField(
+        blank=True, help_text="Markdown. An editor's note, shown apart from the sources: what is true now."
+    )
+    editor_note_html = models.TextField(blank=True, editable=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    order = models.PositiveIntegerField(default=0)
+    excerpts = models.ManyToManyField(Excerpt, through="Evidence", related_name="claims")
+
+    objects = ClaimQuerySet.as_manager()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["subject__name", "order", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "key"], name="unique_claim_key_per_subject"),
+            choices_check("support", Support, "claim_support_valid", allow_blank=True),
+            choices_check("status", Status, "claim_status_valid"),
+        ]
+        indexes = [models.Index(fields=["subject", "dimension"], name="claim_cell_idx")]
+
+    def __str__(self):
+        return f"{self.subject.name} · {self.dimension.name}: {self.cell}"
+
+    def get_absolute_url(self):
+        return reverse("kb:claim", args=[self.subject.slug, self.key])
+
+    @property
+    def is_published(self):
+        return self.status == Status.PUBLISHED
+
+
+class Evidence(models.Model):
+    """An excerpt bearing on a claim, with its stance."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="evidence")
+    excerpt = models.ForeignKey(Excerpt, on_delete=models.CASCADE, related_name="evidence")
+    stance = models.CharField(max_length=20, choices=Stance.choices, default=Stance.SUPPORTS)
+    order = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name_plural = "evidence"
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "excerpt"], name="unique_evidence_per_claim"),
+            choices_check("stance", Stance, "evidence_stance_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.excerpt} {self.stance} {self.claim.subject.slug}/{self.claim.key}"
+
+
+# Code snippets -----------------------------------------------------------------
+
+
+class Task(Rendered, Timestamped):
+    markdown_fields = ("description",)
+
+    slug = models.SlugField(max_length=80)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    description_html = models.TextField(blank=True, editable=False)
+    order = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "title"]
+        constraints = [models.UniqueConstraint(fields=["slug"], name="unique_task_slug")]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("kb:task", args=[self.slug])
+
+
+class Snippet(Rendered, Timestamped):
+    markdown_fields = ("explanation", "source_note")
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="snippets")
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="snippets")
+    language = models.CharField(max_length=20, choices=Language.choices)
+    code = models.TextField()
+    code_html = models.TextField(blank=True, editable=False)
+    explanation = models.TextField(blank=True, help_text="Markdown.")
+    explanation_html = models.TextField(blank=True, editable=False)
+    derived_from = models.ForeignKey(Excerpt, on_delete=models.SET_NULL, null=True, blank=True, related_name="snippets")
+    source_note = models.TextField(blank=True, help_text="Markdown: how it differs from what the source printed.")
+    source_note_html = models.TextField(blank=True, editable=False)
+    runnable = models.BooleanField(default=True)
+    not_runnable_reason = models.TextField(blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["task__order", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "subject", "language"], name="unique_snippet_per_task_subject_language"
+            ),
+            choices_check("language", Language, "snippet_language_valid"),
+            models.CheckConstraint(
+                condition=Q(runnable=True) | ~Q(not_runnable_reason=""), name="snippet_not_runnable_has_reason"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.task.title} · {self.subject.name} ({self.get_language_display()})"
+
+    def clean(self):
+        if not self.runnable and not self.not_runnable_reason.strip():
+            raise ValidationError({"not_runnable_reason": "Say why a snippet cannot be run in isolation."})
+
+    def get_absolute_url(self):
+        return f"{self.task.get_absolute_url()}#{self.anchor}"
+
+    @property
+    def anchor(self):
+        return f"snippet-{self.subject.slug}-{self.language.replace('+', '-')}"
+
+    def render(self):
+        super().render()
+        self.code_html = highlight(self.code, self.language)

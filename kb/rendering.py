@@ -1,0 +1,59 @@
+"""Markdown and code rendering: done once, at save time, and always sanitised.
+
+Python-Markdown does not sanitise, so its output goes through nh3 (an allowlist
+HTML sanitiser) before it is stored. Highlighted code comes from Pygments, whose
+output is built from escaped text and CSS classes only.
+"""
+
+import markdown
+import nh3
+from pygments import highlight as pygments_highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+MARKDOWN_EXTENSIONS = ["fenced_code", "tables", "sane_lists", "codehilite"]
+MARKDOWN_CONFIG = {"codehilite": {"guess_lang": False, "css_class": "highlight"}}
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h2", "h3", "h4",
+    "hr", "i", "li", "ol", "p", "pre", "span", "strong", "sub", "sup", "table", "tbody",
+    "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "div": {"class"},
+    "span": {"class"},
+    "code": {"class"},
+    "pre": {"class"},
+    "th": {"scope"},
+}
+ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def sanitize(html):
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=ALLOWED_URL_SCHEMES,
+        link_rel="nofollow noopener",
+    )
+
+
+def render_markdown(text):
+    """Markdown to safe HTML (raw HTML, unsafe links and attribute lists do not survive)."""
+    if not text:
+        return ""
+    html = markdown.markdown(text, extensions=MARKDOWN_EXTENSIONS, extension_configs=MARKDOWN_CONFIG)
+    return sanitize(html)
+
+
+def highlight(code, language):
+    """Code to highlighted HTML with Pygments CSS classes (no inline styles)."""
+    try:
+        lexer = get_lexer_by_name(language)
+    except ClassNotFound:
+        lexer = get_lexer_by_name("text")
+    return pygments_highlight(code, lexer, HtmlFormatter(cssclass="highlight", nowrap=False))

@@ -1,0 +1,31 @@
+"""URL map. Names are the contract: templates and models use reverse(), never hand-built paths."""
+
+from django.contrib import admin
+from django.urls import include, path, register_converter
+
+from . import converters, views
+
+register_converter(converters.CompareSpecConverter, "compare")
+
+app_patterns = [
+    path("", views.home, name="home"),
+    path("compare/", views.compare_form, name="compare-form"),
+    path("compare/<compare:spec>/", views.comparison, name="compare"),
+    path("compare/<compare:spec>.json", views.comparison_json, name="compare-json"),
+    path("compare/<compare:spec>.csv", views.comparison_csv, name="compare-csv"),
+    path("subjects/", views.subject_list, name="subject-list"),
+    path("subjects/<slug:slug>/", views.subject_detail, name="subject"),
+    path("dimensions/", views.dimension_list, name="dimension-list"),
+    path("dimensions/<slug:slug>/", views.dimension_detail, name="dimension"),
+    path("claims/<slug:subject>/<slug:key>/", views.claim_detail, name="claim"),
+    path("sources/", views.source_list, name="source-list"),
+    path("sources/<slug:slug>/", views.source_detail, name="source"),
+    path("snippets/", views.snippet_index, name="snippets"),
+    path("snippets/<slug:slug>/", views.task_detail, name="task"),
+    path("search/", views.search, name="search"),
+]
+
+urlpatterns = [
+    path("", include((app_patterns, "kb"))),
+    path("admin/", admin.site.urls),
+]
