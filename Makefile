@@ -55,7 +55,8 @@ verify: install-test
 	DJANGO_DEBUG=1 $(PY) manage.py verify_content --sources $(SOURCES)
 
 test: install-test chromium lint collectstatic verify
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not browser"
+	$(BIN)/pytest -m browser -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache .ruff_cache

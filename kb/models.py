@@ -322,6 +322,10 @@ class ClaimQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Status.PUBLISHED)
 
+    def visible(self, preview=False):
+        """What a page shows: published claims, or every claim in a staff preview."""
+        return self.all() if preview else self.published()
+
     def with_evidence(self):
         """Everything a cell or a claim page shows, in a fixed number of queries."""
         return self.select_related("subject", "dimension__group").prefetch_related(

@@ -28,3 +28,70 @@ def real_content(django_db_setup, django_db_blocker):
     """The real content/ loaded once for the session (tests using it must not modify it)."""
     with django_db_blocker.unblock():
         call_command("load_content", str(settings.KB_CONTENT_DIR), verbosity=0)
+
+
+# Browser tests ----------------------------------------------------------------
+# Debian's Chromium driven by Playwright. They run in their own pytest process
+# (`pytest -m browser`, see the Makefile) because live_server flushes the database.
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by
+    # the test itself (fixtures, assertions) are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class StepRecorder:
+    """Screenshots of each step of a browser walk, kept when the test fails."""
+
+    def __init__(self, page, name):
+        self.page = page
+        self.name = name
+        self.shots = []
+
+    def step(self, label):
+        self.shots.append((label, self.page.screenshot(full_page=True)))
+
+
+@pytest.fixture
+def page(chromium, request):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    browser_page = context.new_page()
+    recorder = StepRecorder(browser_page, request.node.name)
+    browser_page.steps = recorder
+    yield browser_page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in request.node.name)
+        for number, (label, png) in enumerate(recorder.shots, 1):
+            (ARTIFACTS / f"{safe}-{number:02d}-{label}.png").write_bytes(png)
+        browser_page.screenshot(path=str(ARTIFACTS / f"{safe}-final.png"), full_page=True)
+    context.close()

@@ -1,12 +1,34 @@
-"""Readers' pages. Placeholders until the readers' site lands."""
+"""Readers' pages, one module per area."""
 
-from django.http import HttpResponse
+from .compare import compare_form, comparison, comparison_csv, comparison_json
+from .pages import (
+    claim_detail,
+    dimension_detail,
+    dimension_list,
+    home,
+    snippet_index,
+    source_detail,
+    source_list,
+    subject_detail,
+    subject_list,
+    task_detail,
+)
+from .search import search
 
-
-def _placeholder(request, *args, **kwargs):
-    return HttpResponse("<h1>Coming soon</h1>")
-
-
-home = compare_form = comparison = comparison_json = comparison_csv = _placeholder
-subject_list = subject_detail = dimension_list = dimension_detail = claim_detail = _placeholder
-source_list = source_detail = snippet_index = task_detail = search = _placeholder
+__all__ = [
+    "claim_detail",
+    "compare_form",
+    "comparison",
+    "comparison_csv",
+    "comparison_json",
+    "dimension_detail",
+    "dimension_list",
+    "home",
+    "search",
+    "snippet_index",
+    "source_detail",
+    "source_list",
+    "subject_detail",
+    "subject_list",
+    "task_detail",
+]
