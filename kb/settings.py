@@ -5,6 +5,7 @@ and then ``DJANGO_SECRET_KEY`` is required.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django_filters",
     "simple_history",
+    "axes",
     "kb",
 ]
 
@@ -66,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kb.urls"
@@ -80,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kb.context_processors.site",
             ],
         },
     },
@@ -96,6 +100,19 @@ DATABASES = {
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Failed logins are throttled by django-axes: after AXES_FAILURE_LIMIT failures for one
+# username from one address, that pair is locked out for the cool-off time (HTTP 429).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -119,6 +136,8 @@ STORAGES = {
 
 # The knowledge base's own settings.
 KB_CONTENT_DIR = BASE_DIR / "content"
+# Parsed content files, keyed by their bytes; private to this checkout (never a shared temp folder).
+KB_CONTENT_CACHE = Path(os.environ.get("KB_CONTENT_CACHE", BASE_DIR / ".cache" / "content"))
 _default_archive = BASE_DIR.parent / "shared" / "sources"
 KB_SOURCE_ARCHIVE = Path(os.environ["KB_SOURCE_ARCHIVE"]) if os.environ.get("KB_SOURCE_ARCHIVE") else None
 if KB_SOURCE_ARCHIVE is None and _default_archive.is_dir():

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import models as m
+from . import parse_cache
 from .schema import SPEC_BY_MODEL
 from .yamlio import ContentError, Record, read_yaml
 
@@ -153,6 +154,13 @@ class Reader:
         return [Reader(self.label, item, f"{what} #{index}") for index, item in enumerate(value, 1)]
 
 
+class FileRows(list):
+    """The rows one file yields, before they meet the other files' rows."""
+
+    def add(self, model, key, values, reader):
+        self.append(Row(model, key, values, reader.label, reader.line, reader.what))
+
+
 class ContentSet:
     """All rows read from one content directory, in dependency order per model."""
 
@@ -160,13 +168,15 @@ class ContentSet:
         self.rows = {spec_model: [] for spec_model in SPEC_BY_MODEL}
         self._seen = {}
 
-    def add(self, model, key, values, reader):
-        origin = reader.origin
-        earlier = self._seen.get((model, key))
-        if earlier:
-            raise reader.error(f"duplicate {model._meta.verbose_name} {show_key(key)} (first defined at {earlier})")
-        self._seen[(model, key)] = origin
-        self.rows[model].append(Row(model, key, values, reader.label, reader.line, reader.what))
+    def extend(self, rows):
+        for row in rows:
+            earlier = self._seen.get((row.model, row.key))
+            if earlier:
+                raise row.error(
+                    f"duplicate {row.model._meta.verbose_name} {show_key(row.key)!r} (first defined at {earlier})"
+                )
+            self._seen[(row.model, row.key)] = row.origin
+            self.rows[row.model].append(row)
 
     def count(self):
         return sum(len(rows) for rows in self.rows.values())
@@ -210,34 +220,27 @@ def read_content(directory):
             if path.suffix != ".yaml" or not SLUG_RE.match(path.stem):
                 raise ContentError(label(path), 0, "content files are named <slug>.yaml")
 
-    kinds_path = directory / KINDS_FILE
-    if kinds_path.exists():
-        _read_kinds(content, kinds_path, label(kinds_path))
-    dimensions_path = directory / DIMENSIONS_FILE
-    if dimensions_path.exists():
-        _read_dimensions(content, dimensions_path, label(dimensions_path))
-    for path in sorted((directory / SUBJECTS_DIR).glob("*.yaml")):
-        _read_subject(content, path, label(path))
-    for path in sorted((directory / SOURCES_DIR).glob("*.yaml")):
-        _read_source(content, path, label(path))
-    for path in sorted((directory / CLAIMS_DIR).glob("*.yaml")):
-        _read_claims(content, path, label(path))
-    for path in sorted((directory / SNIPPETS_DIR).glob("*.yaml")):
-        _read_task(content, path, label(path))
+    readers = [(directory / KINDS_FILE, _read_kinds), (directory / DIMENSIONS_FILE, _read_dimensions)]
+    for sub, read in ((SUBJECTS_DIR, _read_subject), (SOURCES_DIR, _read_source), (CLAIMS_DIR, _read_claims),
+                      (SNIPPETS_DIR, _read_task)):  # fmt: skip
+        readers += [(path, read) for path in sorted((directory / sub).glob("*.yaml"))]
+    for path, read in readers:
+        if path.exists():
+            content.extend(parse_cache.rows(path, label(path), read))
     return content
 
 
-def _read_kinds(content, path, label):
+def _read_kinds(rows, path, label):
     for order, record in enumerate(_list_file(path, label), 1):
         r = Reader(label, record, f"kind #{order}")
         r.check_fields(["slug", "name", "description"])
         slug = r.slug("slug")
         r.what = f"kind {slug!r}"
         values = {"name": r.text("name", required=True, single_line=True), "description": r.text("description")}
-        content.add(m.SubjectKind, (slug,), values | {"order": order}, r)
+        rows.add(m.SubjectKind, (slug,), values | {"order": order}, r)
 
 
-def _read_dimensions(content, path, label):
+def _read_dimensions(rows, path, label):
     dimension_order = 0
     for order, record in enumerate(_list_file(path, label), 1):
         r = Reader(label, record, f"group #{order}")
@@ -245,7 +248,7 @@ def _read_dimensions(content, path, label):
         group = r.slug("slug")
         r.what = f"group {group!r}"
         values = {"name": r.text("name", required=True, single_line=True), "description": r.text("description")}
-        content.add(m.DimensionGroup, (group,), values | {"order": order}, r)
+        rows.add(m.DimensionGroup, (group,), values | {"order": order}, r)
         for d in r.items("dimensions", "dimension"):
             d.check_fields(["slug", "name", "description"])
             slug = d.slug("slug")
@@ -257,10 +260,10 @@ def _read_dimensions(content, path, label):
                 "order": dimension_order,
                 "group": (group,),
             }
-            content.add(m.Dimension, (slug,), values, d)
+            rows.add(m.Dimension, (slug,), values, d)
 
 
-def _read_subject(content, path, label):
+def _read_subject(rows, path, label):
     slug = path.stem
     r = Reader(label, _mapping_file(path, label), f"subject {slug!r}")
     r.check_fields(["name", "kind", "homepage", "first_release", "old_slugs", "relations", "summary"])
@@ -271,21 +274,21 @@ def _read_subject(content, path, label):
         "first_release": r.integer("first_release"),
         "summary": r.text("summary"),
     }
-    content.add(m.Subject, (slug,), values, r)
+    rows.add(m.Subject, (slug,), values, r)
     old_slugs = r.record.get("old_slugs") or []
     if not isinstance(old_slugs, list) or not all(isinstance(s, str) and SLUG_RE.match(s) for s in old_slugs):
         raise r.error("field 'old_slugs' must be a list of slugs")
     for old in old_slugs:
-        content.add(m.SubjectAlias, (old,), {"subject": (slug,)}, r)
+        rows.add(m.SubjectAlias, (old,), {"subject": (slug,)}, r)
     for rel in r.items("relations", "relation"):
         rel.check_fields(["kind", "target"])
         kind = rel.text("kind", required=True, single_line=True)
         target = rel.slug("target")
         rel.what = f"relation {kind} {target}"
-        content.add(m.SubjectRelation, ((slug,), kind, (target,)), {}, rel)
+        rows.add(m.SubjectRelation, ((slug,), kind, (target,)), {}, rel)
 
 
-def _read_source(content, path, label):
+def _read_source(rows, path, label):
     slug = path.stem
     r = Reader(label, _mapping_file(path, label), f"source {slug!r}")
     fields = ["title", "kind", "author", "publisher", "url", "published", "updated", "captured", "archive", "notes"]
@@ -302,7 +305,7 @@ def _read_source(content, path, label):
         "archive": r.text("archive", single_line=True),
         "notes": r.text("notes"),
     }
-    content.add(m.Source, (slug,), values, r)
+    rows.add(m.Source, (slug,), values, r)
     for order, e in enumerate(r.items("excerpts", "excerpt"), 1):
         e.check_fields(["key", "locator", "speaker", "text"])
         key = e.slug("key")
@@ -313,10 +316,10 @@ def _read_source(content, path, label):
             "speaker": e.text("speaker", single_line=True),
             "order": order,
         }
-        content.add(m.Excerpt, ((slug,), key), values, e)
+        rows.add(m.Excerpt, ((slug,), key), values, e)
 
 
-def _read_claims(content, path, label):
+def _read_claims(rows, path, label):
     subject = path.stem
     for order, record in enumerate(_list_file(path, label), 1):
         r = Reader(label, record, f"claim #{order}")
@@ -332,16 +335,16 @@ def _read_claims(content, path, label):
             "editor_note": r.text("editor_note"),
             "order": order,
         }
-        content.add(m.Claim, ((subject,), key), values, r)
+        rows.add(m.Claim, ((subject,), key), values, r)
         for evidence_order, e in enumerate(r.items("evidence", "evidence"), 1):
             e.check_fields(["excerpt", "stance"])
             excerpt = e.ref("excerpt", required=True)
             e.what = f"claim {key!r}, evidence {'/'.join(excerpt)}"
             values = {"stance": e.text("stance", single_line=True) or m.Stance.SUPPORTS, "order": evidence_order}
-            content.add(m.Evidence, (((subject,), key), ((excerpt[0],), excerpt[1])), values, e)
+            rows.add(m.Evidence, (((subject,), key), ((excerpt[0],), excerpt[1])), values, e)
 
 
-def _read_task(content, path, label):
+def _read_task(rows, path, label):
     slug = path.stem
     r = Reader(label, _mapping_file(path, label), f"task {slug!r}")
     r.check_fields(["title", "order", "description", "snippets"])
@@ -350,7 +353,7 @@ def _read_task(content, path, label):
         "order": r.integer("order") or 0,
         "description": r.text("description"),
     }
-    content.add(m.Task, (slug,), values, r)
+    rows.add(m.Task, (slug,), values, r)
     for order, s in enumerate(r.items("snippets", "snippet"), 1):
         s.check_fields(
             [
@@ -377,4 +380,4 @@ def _read_task(content, path, label):
             "order": order,
             "derived_from": ((derived[0],), derived[1]) if derived else None,
         }
-        content.add(m.Snippet, ((slug,), (subject,), language), values, s)
+        rows.add(m.Snippet, ((slug,), (subject,), language), values, s)

@@ -50,25 +50,20 @@ class KeyIndex:
 
     def refresh(self, spec):
         attnames = [spec.model._meta.get_field(name).attname for name in spec.key]
-        key_refs = spec.key_refs()
         pk_by_key, key_by_pk = {}, {}
         for pk, *parts in spec.model.objects.values_list("pk", *attnames).order_by():
-            key = tuple(
-                self.key_by_pk[key_refs[name]][part] if name in key_refs else part
-                for name, part in zip(spec.key, parts, strict=True)
-            )
+            key = self.key_from_values(spec, parts)
             pk_by_key[key] = pk
             key_by_pk[pk] = key
         self.pk_by_key[spec.model] = pk_by_key
         self.key_by_pk[spec.model] = key_by_pk
 
-    def key_of(self, spec, obj):
-        key_refs = spec.key_refs()
+    def key_from_values(self, spec, values):
+        """The natural key of a row from its key columns (foreign keys as primary keys)."""
+        key_refs = spec.key_refs
         return tuple(
-            self.key_by_pk[key_refs[name]].get(getattr(obj, spec.model._meta.get_field(name).attname))
-            if name in key_refs
-            else getattr(obj, name)
-            for name in spec.key
+            self.key_by_pk[key_refs[name]].get(value) if name in key_refs else value
+            for name, value in zip(spec.key, values, strict=True)
         )
 
     def resolve(self, target, key, row, field_name):
@@ -110,7 +105,7 @@ class Loader:
         for name, target in spec.refs.items():
             key = row.values[name]
             values[f"{name}_id"] = None if key is None else self.index.resolve(target, key, row, name)
-        for name, target in spec.key_refs().items():
+        for name, target in spec.key_refs.items():
             part = row.key[spec.key.index(name)]
             values[f"{name}_id"] = self.index.resolve(target, part, row, name)
         for name in spec.key:
@@ -119,26 +114,38 @@ class Loader:
         return values
 
     def _sync(self, spec):
+        """Create and update what differs; return the primary keys of rows no file has any more."""
         model = spec.model
-        existing = {self.index.key_of(spec, obj): obj for obj in model.objects.all().order_by()}
         compared = [*spec.fields, *(f"{name}_id" for name in spec.refs)]
+        key_attnames = [model._meta.get_field(name).attname for name in spec.key]
+        # Compare plain values first; model instances are built only for what changes.
+        existing = {}
+        for pk, *values in model.objects.values_list("pk", *key_attnames, *compared).order_by():
+            key = self.index.key_from_values(spec, values[: len(key_attnames)])
+            existing[key] = (pk, values[len(key_attnames) :])
         created, updated = [], []
         for row in self.content.rows[model]:
             desired = self._desired(spec, row)
-            obj = existing.pop(row.key, None)
-            if obj is None:
-                obj = model(**desired)
-                created.append((obj, row))
-            elif any(getattr(obj, name) != desired[name] for name in compared):
-                for name in compared:
-                    setattr(obj, name, desired[name])
-                updated.append((obj, row))
+            pk, current = existing.pop(row.key, (None, None))
+            if pk is None:
+                created.append((model(**desired), row))
+            elif any(value != desired[name] for name, value in zip(compared, current, strict=True)):
+                updated.append((pk, desired, row))
             else:
                 self.report.add(model, "unchanged")
+        if updated:
+            instances = model.objects.in_bulk([pk for pk, _, _ in updated])
+            updated = [(self._apply(instances[pk], desired, compared), row) for pk, desired, row in updated]
         for obj, row in created + updated:
             self._validate(spec, obj, row)
         self._write(spec, [obj for obj, _ in created], [obj for obj, _ in updated], compared)
-        return [obj.pk for obj in existing.values()]
+        return [pk for pk, _ in existing.values()]
+
+    @staticmethod
+    def _apply(obj, desired, compared):
+        for name in compared:
+            setattr(obj, name, desired[name])
+        return obj
 
     def _validate(self, spec, obj, row):
         fks = [f.name for f in spec.model._meta.fields if f.is_relation]

@@ -6,6 +6,7 @@ work from these, so the two directions cannot drift apart.
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .. import models as m
 
@@ -21,6 +22,7 @@ class Spec:
     def label(self):
         return self.model._meta.verbose_name
 
+    @cached_property
     def key_refs(self):
         """Foreign keys that are part of the natural key, with their target models."""
         return {name: self.model._meta.get_field(name).related_model for name in self.key if self.is_fk(name)}

@@ -20,7 +20,7 @@ class Record(dict):
     line = 0
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(yaml.CSafeLoader):
     path = ""
 
 
@@ -60,7 +60,7 @@ def read_yaml(path, label=None):
         loader.dispose()
 
 
-class _CanonicalDumper(yaml.SafeDumper):
+class _CanonicalDumper(yaml.CSafeDumper):
     pass
 
 
