@@ -468,12 +468,12 @@ class Snippet(Rendered, Timestamped):
     def __str__(self):
         return f"{self.task.title} · {self.subject.name} ({self.get_language_display()})"
 
+    def get_absolute_url(self):
+        return f"{self.task.get_absolute_url()}#{self.anchor}"
+
     def clean(self):
         if not self.runnable and not self.not_runnable_reason.strip():
             raise ValidationError({"not_runnable_reason": "Say why a snippet cannot be run in isolation."})
-
-    def get_absolute_url(self):
-        return f"{self.task.get_absolute_url()}#{self.anchor}"
 
     @property
     def anchor(self):

@@ -14,10 +14,11 @@ from . import models as m
 
 PREFIX = "synthetic"
 BATCH = 2000
-WORDS = (
-    "fast flexible secure simple robust modular async typed tested documented mature minimal batteries "
-    "routing templates forms admin cache queue signals plugins migrations sessions streaming websockets"
-).split()
+WORDS = [
+    *("fast", "flexible", "secure", "simple", "robust", "modular", "async", "typed", "tested", "documented"),
+    *("mature", "minimal", "batteries", "routing", "templates", "forms", "admin", "cache", "queue", "signals"),
+    *("plugins", "migrations", "sessions", "streaming", "websockets"),
+]
 
 
 @dataclass(frozen=True)

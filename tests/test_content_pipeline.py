@@ -95,32 +95,88 @@ def test_load_records_history(content_copy):
     assert record.history_user is None
 
 
+# (file, old text, new text, expected message parts)
 BROKEN = [
-    # (file, old text, new text, expected message parts)
-    ("claims/alpha.yaml", "- key: widgets\n", "- key: widgets\n  bogus: 1\n", ["claims/alpha.yaml:1", "unknown field 'bogus'"]),
-    ("claims/alpha.yaml", "  dimension: startup\n  status: published", "  dimension: nowhere\n  status: published",
-     ["claims/alpha.yaml:", "claim 'slow-start'", "unknown dimension 'nowhere'"]),
-    ("claims/alpha.yaml", "  support: built-in\n", "  support: sometimes\n",
-     ["claims/alpha.yaml:1", "claim 'widgets'", "support", "not a valid choice"]),
-    ("claims/alpha.yaml", "  cell: Widget engine built in\n", "", ["claims/alpha.yaml:1", "missing required field 'cell'"]),
-    ("claims/alpha.yaml", "  cell: Widget engine built in\n", "  cell: [unclosed\n", ["claims/alpha.yaml:", "YAML syntax error"]),
-    ("claims/alpha.yaml", "  cell: Widget engine built in\n", "  cell: no\n", ["must be text", "put the value in quotes"]),
+    (
+        "claims/alpha.yaml",
+        "- key: widgets\n",
+        "- key: widgets\n  bogus: 1\n",
+        ["claims/alpha.yaml:1", "unknown field 'bogus'"],
+    ),
+    (
+        "claims/alpha.yaml",
+        "  dimension: startup\n  status: published",
+        "  dimension: nowhere\n  status: published",
+        ["claims/alpha.yaml:", "claim 'slow-start'", "unknown dimension 'nowhere'"],
+    ),
+    (
+        "claims/alpha.yaml",
+        "  support: built-in\n",
+        "  support: sometimes\n",
+        ["claims/alpha.yaml:1", "claim 'widgets'", "support", "not a valid choice"],
+    ),
+    (
+        "claims/alpha.yaml",
+        "  cell: Widget engine built in\n",
+        "",
+        ["claims/alpha.yaml:1", "missing required field 'cell'"],
+    ),
+    (
+        "claims/alpha.yaml",
+        "  cell: Widget engine built in\n",
+        "  cell: [unclosed\n",
+        ["claims/alpha.yaml:", "YAML syntax error"],
+    ),
+    (
+        "claims/alpha.yaml",
+        "  cell: Widget engine built in\n",
+        "  cell: no\n",
+        ["must be text", "put the value in quotes"],
+    ),
     ("claims/alpha.yaml", "    stance: contradicts\n", "    stance: hates\n", ["stance", "not a valid choice"]),
     ("claims/alpha.yaml", "sample/alpha-slow", "sample/missing", ["unknown excerpt 'sample/missing'"]),
-    ("subjects/alpha.yaml", "kind: tool\n", "kind: gadget\n", ["subjects/alpha.yaml:1", "unknown subject kind 'gadget'"]),
+    (
+        "subjects/alpha.yaml",
+        "kind: tool\n",
+        "kind: gadget\n",
+        ["subjects/alpha.yaml:1", "unknown subject kind 'gadget'"],
+    ),
     ("subjects/beta-widgets.yaml", "target: beta", "target: gamma", ["unknown subject 'gamma'"]),
-    ("subjects/alpha.yaml", "first_release: 2010", "first_release: 1066", ["first_release", "greater than or equal to 1950"]),
-    ("subjects/alpha.yaml", "homepage: https://alpha.example.org/", "homepage: javascript:alert(1)",
-     ["subjects/alpha.yaml:1", "homepage", "valid URL"]),
+    (
+        "subjects/alpha.yaml",
+        "first_release: 2010",
+        "first_release: 1066",
+        ["first_release", "greater than or equal to 1950"],
+    ),
+    (
+        "subjects/alpha.yaml",
+        "homepage: https://alpha.example.org/",
+        "homepage: javascript:alert(1)",
+        ["subjects/alpha.yaml:1", "homepage", "valid URL"],
+    ),
     ("sources/sample.yaml", "published: 2020-01-31", "published: last tuesday", ["must be a date written YYYY-MM-DD"]),
     ("sources/sample.yaml", "kind: article", "kind: rumour", ["kind", "not a valid choice"]),
-    ("sources/sample.yaml", "- key: alpha-slow\n", "- key: alpha-widgets\n", ["duplicate excerpt 'sample/alpha-widgets'"]),
+    (
+        "sources/sample.yaml",
+        "- key: alpha-slow\n",
+        "- key: alpha-widgets\n",
+        ["duplicate excerpt 'sample/alpha-widgets'"],
+    ),
     ("snippets/hello.yaml", "  language: shell\n", "  language: cobol\n", ["language", "not a valid choice"]),
-    ("snippets/hello.yaml", "  not_runnable_reason: Needs a Beta installation.\n", "",
-     ["snippet beta/shell", "Say why a snippet cannot be run"]),
-    ("dimensions.yaml", "  - slug: startup\n", "  - slug: widgets\n", ["dimensions.yaml:", "duplicate dimension 'widgets'"]),
+    (
+        "snippets/hello.yaml",
+        "  not_runnable_reason: Needs a Beta installation.\n",
+        "",
+        ["snippet beta/shell", "Say why a snippet cannot be run"],
+    ),
+    (
+        "dimensions.yaml",
+        "  - slug: startup\n",
+        "  - slug: widgets\n",
+        ["dimensions.yaml:", "duplicate dimension 'widgets'"],
+    ),
     ("kinds.yaml", "- slug: plugin\n", "- slug: Not A Slug\n", ["kinds.yaml:", "must be a slug"]),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("path", "old", "new", "expected"), BROKEN, ids=[f"{b[0]}:{b[3][-1]}" for b in BROKEN])
@@ -142,14 +198,14 @@ def test_broken_file_is_refused_and_database_unchanged(content_copy, path, old, 
 
 def test_broken_file_in_empty_database_leaves_it_empty(content_copy):
     (content_copy / "claims" / "beta.yaml").write_text("- key: x\n  dimension: widgets\n")
-    with pytest.raises(CommandError, match="claims/beta.yaml:1"):
+    with pytest.raises(CommandError, match=r"claims/beta\.yaml:1"):
         run_load(content_copy)
     assert not m.Subject.objects.exists()
 
 
 def test_unexpected_files_are_named(content_copy):
     (content_copy / "subjects" / "Bad Name.yml").write_text("name: x\n")
-    with pytest.raises(CommandError, match="Bad Name.yml"):
+    with pytest.raises(CommandError, match=r"Bad Name\.yml"):
         run_load(content_copy)
 
 
@@ -190,7 +246,7 @@ def test_export_reflects_admin_edits_and_removes_stale_files(content_copy, tmp_p
     claim.cell = "Edited in the admin"
     claim.save()
     m.Task.objects.all().delete()
-    written, unchanged, removed = export_content(content_copy)
+    _, _, removed = export_content(content_copy)
     assert "cell: Edited in the admin" in (content_copy / "claims" / "beta.yaml").read_text()
     assert not (content_copy / "snippets" / "hello.yaml").exists()
     assert [p.name for p in removed] == ["hello.yaml"]

@@ -56,7 +56,7 @@ SPECS = [
             "archive",
             "notes",
         ),
-    ),  # fmt: skip
+    ),
     Spec(m.Excerpt, key=("source", "key"), fields=("text", "locator", "speaker", "order")),
     Spec(
         m.Claim,
