@@ -7,3 +7,6 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production")
 from kb.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# The test client speaks plain HTTP; the HTTPS redirect itself is tested with override_settings.
+SECURE_SSL_REDIRECT = False
