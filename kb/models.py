@@ -482,3 +482,70 @@ class Snippet(Rendered, Timestamped):
     def render(self):
         super().render()
         self.code_html = highlight(self.code, self.language)
+
+
+# Site state ----------------------------------------------------------------------
+
+
+class ContentVersionQuerySet(models.QuerySet):
+    def current(self):
+        """(generation, changed) of the content readers see; one indexed read."""
+        row = self.filter(pk=1).values_list("generation", "changed").first()
+        return row or (0, None)
+
+    def bump(self):
+        """Every content change calls this: cached pages of older generations are never served again."""
+        from django.utils import timezone
+
+        updated = self.filter(pk=1).update(generation=models.F("generation") + 1, changed=timezone.now())
+        if not updated:
+            self.get_or_create(pk=1, defaults={"generation": 1, "changed": timezone.now()})
+
+
+class ContentVersion(models.Model):
+    """One row: a counter bumped by every content change (admin, bulk action, load_content).
+
+    Kept in the database, not the cache, so every process and host agrees on it.
+    """
+
+    generation = models.PositiveBigIntegerField(default=0)
+    changed = models.DateTimeField(null=True)
+
+    objects = ContentVersionQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="content_version_single_row")]
+
+    def __str__(self):
+        return f"generation {self.generation}"
+
+
+class SearchKind(models.TextChoices):
+    SUBJECT = "subject", "Subject"
+    DIMENSION = "dimension", "Dimension"
+    CLAIM = "claim", "Claim"
+    EXCERPT = "excerpt", "Excerpt"
+    SNIPPET = "snippet", "Snippet"
+
+
+class SearchDocument(models.Model):
+    """The searchable text of one public object, indexed by the database's full-text engine.
+
+    PostgreSQL: a generated tsvector column with a GIN index; SQLite: an FTS5 table kept
+    in step by triggers. Both are created by migration 0003 and are not model fields.
+    """
+
+    kind = models.CharField(max_length=20, choices=SearchKind.choices)
+    object_id = models.PositiveBigIntegerField()
+    title = models.CharField(max_length=400)
+    body = models.TextField(blank=True)
+    public = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id"], name="unique_search_document"),
+            choices_check("kind", SearchKind, "search_document_kind_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.object_id}: {self.title}"

@@ -1,18 +1,30 @@
 """Markdown and code rendering: done once, at save time, and always sanitised.
 
-Python-Markdown does not sanitise, so its output goes through nh3 (an allowlist
-HTML sanitiser) before it is stored. Highlighted code comes from Pygments, whose
-output is built from escaped text and CSS classes only.
+Python-Markdown does not sanitise. Raw HTML in the Markdown source is not
+interpreted at all (it is shown as text, see ``EscapeRawHtml``), and the output
+still goes through nh3 (an allowlist HTML sanitiser) before it is stored.
+Highlighted code comes from Pygments, whose output is built from escaped text
+and CSS classes only.
 """
 
 import markdown
 import nh3
+from markdown.extensions import Extension
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-MARKDOWN_EXTENSIONS = ["fenced_code", "tables", "sane_lists", "codehilite"]
+
+class EscapeRawHtml(Extension):
+    """Treat raw HTML blocks and inline tags as text: authors write Markdown, never HTML."""
+
+    def extendMarkdown(self, md):
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+
+
+MARKDOWN_EXTENSIONS = ["fenced_code", "tables", "sane_lists", "codehilite", EscapeRawHtml()]
 MARKDOWN_CONFIG = {"codehilite": {"guess_lang": False, "css_class": "highlight"}}
 
 ALLOWED_TAGS = {

@@ -64,13 +64,15 @@ MIDDLEWARE = [
     # Above whitenoise, so static files carry the same policy headers as pages.
     "csp.middleware.CSPMiddleware",
     "kb.middleware.CrossOriginResourcePolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below every middleware that adds headers, so cached pages carry them too.
+    "kb.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -104,9 +106,36 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Fail fast when the server is unreachable: readers get a 503 page, not a hung worker.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
+        os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")
+    )
+
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    DATABASES["replica"]["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["kb.db_router.PrimaryReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Caches: local memory by default, Redis when REDIS_URL is set (shared by every process and host).
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "TIMEOUT": 3600,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "TIMEOUT": 3600}}
+KB_PAGE_CACHE = "default"
+# How long a whole public page may be cached (0 turns the page cache off); edits invalidate at once.
+KB_PAGE_CACHE_SECONDS = int(os.environ.get("KB_PAGE_CACHE_SECONDS", "3600"))
 
 # Failed logins are throttled by django-axes: after AXES_FAILURE_LIMIT failures for one
 # username from one address, that pair is locked out for the cool-off time (HTTP 429).
@@ -143,6 +172,8 @@ STORAGES = {
 
 # The knowledge base's own settings.
 KB_CONTENT_DIR = BASE_DIR / "content"
+# How many subjects one comparison may show side by side (the benchmark raises it to 10).
+KB_COMPARE_MAX_SUBJECTS = int(os.environ.get("KB_COMPARE_MAX_SUBJECTS", "8"))
 # Parsed content files, keyed by their bytes; private to this checkout (never a shared temp folder).
 KB_CONTENT_CACHE = Path(os.environ.get("KB_CONTENT_CACHE", BASE_DIR / ".cache" / "content"))
 _default_archive = BASE_DIR.parent / "shared" / "sources"

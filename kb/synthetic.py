@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from . import models as m
+from .signals import content_changed
 
 PREFIX = "synthetic"
 BATCH = 2000
@@ -162,6 +163,7 @@ def generate(size, progress=lambda label, done, total: None):
         ]
     )
     _bulk(m.Snippet, snippets, progress, "snippets")
+    content_changed()
     return {
         "subjects": len(subjects),
         "dimensions": len(dimensions),

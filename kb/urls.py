@@ -1,9 +1,13 @@
 """URL map. Names are the contract: templates and models use reverse(), never hand-built paths."""
 
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path, register_converter
 
 from . import converters, views
+from .feeds import RecentClaimsFeed, SubjectClaimsFeed
+from .sitemaps import SITEMAPS
+from .views.pages import robots_txt
 
 register_converter(converters.CompareSpecConverter, "compare")
 
@@ -23,9 +27,15 @@ app_patterns = [
     path("snippets/", views.snippet_index, name="snippets"),
     path("snippets/<slug:slug>/", views.task_detail, name="task"),
     path("search/", views.search, name="search"),
+    path("feeds/claims/", RecentClaimsFeed(), name="feed-claims"),
+    path("feeds/subjects/<slug:slug>/", SubjectClaimsFeed(), name="feed-subject"),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("robots.txt", robots_txt, name="robots"),
 ]
 
 urlpatterns = [
     path("", include((app_patterns, "kb"))),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "kb.views.errors.server_error"

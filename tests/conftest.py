@@ -7,6 +7,15 @@ from django.core.management import call_command
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def empty_caches():
+    """Each test starts with empty caches: rolled-back transactions reuse content generations."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+
+
 @pytest.fixture
 def fixture_content_dir():
     return FIXTURES / "content"
@@ -23,11 +32,17 @@ def sample_kb(db, fixture_content_dir):
     call_command("load_content", str(fixture_content_dir), verbosity=0)
 
 
-@pytest.fixture(scope="session")
-def real_content(django_db_setup, django_db_blocker):
-    """The real content/ loaded once for the session (tests using it must not modify it)."""
+@pytest.fixture(scope="module")
+def real_content(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The real content/ loaded once per test module, and removed after it so nothing leaks.
+
+    Tests using it must not modify it (their own changes are rolled back by the db fixture).
+    """
     with django_db_blocker.unblock():
         call_command("load_content", str(settings.KB_CONTENT_DIR), verbosity=0)
+    yield
+    with django_db_blocker.unblock():
+        call_command("load_content", str(tmp_path_factory.mktemp("empty-content")), verbosity=0)
 
 
 # Browser tests ----------------------------------------------------------------
@@ -51,6 +66,20 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"report_{report.when}", report)
     return report
+
+
+@pytest.fixture(autouse=True)
+def plain_static_files(request):
+    """Browser tests: the live server serves static files from the finders, which know no hashed names."""
+    if request.node.get_closest_marker("browser") is None:
+        yield
+        return
+    settings_fixture = request.getfixturevalue("settings")
+    settings_fixture.STORAGES = {
+        **settings_fixture.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    yield
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from .. import models as m
+from ..signals import content_changed
 from .files import read_content, show_key
 from .schema import SPECS
 from .yamlio import ContentError
@@ -182,4 +183,7 @@ def load_content(directory):
     """Read ``directory`` and make the database equal to it, in one transaction."""
     content = read_content(directory)
     with transaction.atomic():
-        return Loader(content).run()
+        report = Loader(content).run()
+        if report.changed:
+            content_changed()
+        return report

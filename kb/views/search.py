@@ -1,7 +1,35 @@
-"""Search (placeholder)."""
+"""Search page: ``/search/?q=...``, results grouped by kind (kb.search does the searching)."""
 
-from django.http import HttpResponse
+from urllib.parse import urlencode
+
+from django.shortcuts import render
+
+from .. import search as kb_search
 
 
 def search(request):
-    return HttpResponse("<h1>Coming soon</h1>")
+    raw = request.GET.get("q", "")
+    results = kb_search.search(raw)
+    query = results.query
+    if query:
+        title = f"Search results for “{query}”"
+        description = f"Subjects, dimensions, claims, quotes and code matching “{query}”."
+    else:
+        title = "Search"
+        description = "Search subjects, dimensions, claims, quotes from sources and code snippets."
+    return render(
+        request,
+        "kb/search.html",
+        {
+            "page_title": title,
+            "page_description": description,
+            "results": results,
+            "search_query": query,
+            "truncated": len(raw.strip()) > kb_search.MAX_QUERY_LENGTH,
+            "max_length": kb_search.MAX_QUERY_LENGTH,
+            "robots_noindex": bool(query),
+            "canonical_url": request.build_absolute_uri(
+                f"{request.path}?{urlencode({'q': query})}" if query else request.path
+            ),
+        },
+    )

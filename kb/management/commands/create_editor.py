@@ -7,6 +7,7 @@ scripts (KB_EDITOR_PASSWORD by default), and checked by the password validators.
 import getpass
 import os
 
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
@@ -19,14 +20,22 @@ PASSWORD_ENV = "KB_EDITOR_PASSWORD"
 ATTEMPTS = 3
 
 
+def editor_codenames():
+    """View, add, change and delete every model of the knowledge base's admin, and view its history."""
+    codenames = set()
+    for model in admin.site._registry:
+        if model._meta.app_label == "kb":
+            name = model._meta.model_name
+            codenames.update(f"{action}_{name}" for action in ("view", "add", "change", "delete"))
+            codenames.add(f"view_historical{name}")
+    return codenames
+
+
 def editors_group():
-    """The Editors group (made by migration kb.0002); recreated with the kb permissions if it was deleted."""
+    """The Editors group (made by migration kb.0002); recreated with its permissions if it was deleted."""
     group, created = Group.objects.get_or_create(name=EDITORS)
     if created:
-        kb = Permission.objects.filter(content_type__app_label="kb").select_related("content_type")
-        group.permissions.set(
-            [p for p in kb if not p.content_type.model.startswith("historical") or p.codename.startswith("view_")]
-        )
+        group.permissions.set(Permission.objects.filter(content_type__app_label="kb", codename__in=editor_codenames()))
     return group
 
 

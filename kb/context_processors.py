@@ -1,0 +1,12 @@
+"""Template context shared by every page. Touches no database (500.html may rely on it)."""
+
+SITE_NAME = "Comparison KB"
+SITE_TAGLINE = "Technologies side by side, with who said so and in which words."
+
+
+def site(request):
+    return {
+        "site_name": SITE_NAME,
+        "site_tagline": SITE_TAGLINE,
+        "default_canonical_url": request.build_absolute_uri(request.path),
+    }

@@ -1,0 +1,99 @@
+"""Whole public pages cached by URL, invalidated at once by any content change.
+
+The cache key carries the content generation (kb.models.ContentVersion), which every
+change bumps in the database; a page cached under an older generation is never served
+again, on any process or host, whatever cache backend is in use. Responses carry an
+ETag and Last-Modified, and a conditional request is answered with a 304.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import router
+from django.http import HttpResponse
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
+
+from .models import ContentVersion
+from .preview import PREVIEW_PARAM
+
+CACHED_HEADERS = ("Content-Type", "Content-Language", "Access-Control-Allow-Origin", "Content-Disposition", "Vary")
+PRIVATE_PREFIXES = ("/admin/",)
+
+
+def is_cacheable_request(request):
+    if request.method not in ("GET", "HEAD") or PREVIEW_PARAM in request.GET:
+        return False
+    if request.path.startswith(PRIVATE_PREFIXES) or request.path.startswith(settings.STATIC_URL):
+        return False
+    # Signed-in people (editors) may see things readers do not; never share their pages.
+    return settings.SESSION_COOKIE_NAME not in request.COOKIES
+
+
+def is_cacheable_response(response):
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and "private" not in response.get("Cache-Control", "")
+        and "no-store" not in response.get("Cache-Control", "")
+    )
+
+
+def _key(generation, request):
+    digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+    return f"kb:page:{generation}:{digest}"
+
+
+def _validators(response, changed):
+    if not response.has_header("ETag"):
+        response["ETag"] = f'"{hashlib.md5(response.content, usedforsecurity=False).hexdigest()}"'
+    if changed is not None and not response.has_header("Last-Modified"):
+        response["Last-Modified"] = http_date(changed.timestamp())
+    patch_cache_control(response, public=True, max_age=0, must_revalidate=True)
+
+
+class PageCacheMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.cache = caches[settings.KB_PAGE_CACHE]
+
+    def __call__(self, request):
+        if not settings.KB_PAGE_CACHE_SECONDS or not is_cacheable_request(request):
+            return self.get_response(request)
+        # The primary's generation: a replica that lags must not decide what is fresh.
+        generation, changed = ContentVersion.objects.using(router.db_for_write(ContentVersion)).current()
+        key = _key(generation, request)
+        cached = self.cache.get(key)
+        if cached is not None:
+            status, headers, content = cached
+            response = HttpResponse(content, status=status)
+            for name, value in headers:
+                response[name] = value
+            response["X-Page-Cache"] = "hit"
+        else:
+            response = self.get_response(request)
+            if not is_cacheable_response(response):
+                return response
+            _validators(response, changed)
+            if self._rendered_from_generation(generation):
+                names = (*CACHED_HEADERS, "ETag", "Last-Modified", "Cache-Control")
+                headers = [(name, response[name]) for name in names if response.has_header(name)]
+                self.cache.set(key, (response.status_code, headers, response.content), settings.KB_PAGE_CACHE_SECONDS)
+            response["X-Page-Cache"] = "miss"
+        conditional = get_conditional_response(
+            request,
+            etag=response.get("ETag"),
+            last_modified=changed.timestamp() if changed else None,
+            response=response,
+        )
+        return conditional or response
+
+    @staticmethod
+    def _rendered_from_generation(generation):
+        """Pages rendered from a replica are cached only when the replica has caught up."""
+        read_alias = router.db_for_read(ContentVersion)
+        if read_alias == router.db_for_write(ContentVersion):
+            return True
+        return ContentVersion.objects.using(read_alias).current()[0] == generation

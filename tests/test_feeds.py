@@ -1,0 +1,93 @@
+"""Atom feeds, sitemap.xml and robots.txt."""
+
+import xml.etree.ElementTree as ET
+
+from django.urls import reverse
+
+from kb.models import Claim, Subject
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+
+def atom(response):
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/atom+xml")
+    return ET.fromstring(response.content)
+
+
+def test_claims_feed_lists_published_claims_newest_first(client, sample_kb):
+    Claim.objects.get(subject__slug="beta", key="widgets").save()  # the most recent change
+    feed = atom(client.get(reverse("kb:feed-claims")))
+    entries = feed.findall(f"{ATOM}entry")
+    titles = [entry.findtext(f"{ATOM}title") for entry in entries]
+    assert titles[0] == "Beta · Widgets: Widgets via plugins"
+    assert len(titles) == 3  # the draft is left out
+    assert not any("Fast enough" in title for title in titles)
+    first = entries[0]
+    assert first.find(f"{ATOM}link").get("href") == "http://testserver/claims/beta/widgets/"
+    assert first.findtext(f"{ATOM}updated")
+    assert first.findtext(f"{ATOM}id") == "claim:beta/widgets"
+    assert feed.find(f"{ATOM}link[@rel='self']").get("href") == "http://testserver/feeds/claims/"
+
+
+def test_feed_escapes_rendered_html(client, sample_kb):
+    feed = atom(client.get(reverse("kb:feed-claims")))
+    summaries = [entry.findtext(f"{ATOM}summary") for entry in feed.findall(f"{ATOM}entry")]
+    assert "<p>Alpha ships its own widget engine.</p>" in summaries
+
+
+def test_subject_feed(client, sample_kb):
+    feed = atom(client.get(reverse("kb:feed-subject", args=["alpha"])))
+    titles = [entry.findtext(f"{ATOM}title") for entry in feed.findall(f"{ATOM}entry")]
+    assert sorted(titles) == ["Alpha · Start-up time: Slow to start", "Alpha · Widgets: Widget engine built in"]
+    assert "Alpha" in feed.findtext(f"{ATOM}title")
+
+
+def test_subject_feed_unknown_slug_is_404(client, sample_kb):
+    assert client.get(reverse("kb:feed-subject", args=["nope"])).status_code == 404
+
+
+def test_feed_query_count_is_fixed(client, sample_kb, django_assert_num_queries):
+    # One more each: the page cache reads the content generation first.
+    with django_assert_num_queries(1 + 1):
+        client.get(reverse("kb:feed-claims"))
+    with django_assert_num_queries(1 + 2):
+        client.get(reverse("kb:feed-subject", args=["alpha"]))
+
+
+def test_sitemap_lists_every_public_page(client, sample_kb):
+    response = client.get(reverse("kb:sitemap"))
+    assert response.status_code == 200
+    locations = {loc.text for loc in ET.fromstring(response.content).iter(f"{SITEMAP}loc")}
+    expected = [
+        "/",
+        "/subjects/",
+        "/subjects/alpha/",
+        "/subjects/beta-widgets/",
+        "/dimensions/widgets/",
+        "/claims/alpha/widgets/",
+        "/sources/sample/",
+        "/snippets/hello/",
+        "/compare/alpha-vs-beta/",
+    ]
+    for path in expected:
+        assert f"http://testserver{path}" in locations
+    assert "http://testserver/claims/alpha/fast-start/" not in locations  # a draft
+
+
+def test_sitemap_features_flask_vs_django(client, sample_kb):
+    kind = Subject.objects.get(slug="alpha").kind
+    Subject.objects.create(slug="flask", name="Flask", kind=kind)
+    Subject.objects.create(slug="django", name="Django", kind=kind)
+    assert b"http://testserver/compare/flask-vs-django/" in client.get(reverse("kb:sitemap")).content
+
+
+def test_robots_txt(client, db):
+    response = client.get("/robots.txt")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    assert "User-agent: *" in text
+    assert "Disallow: /admin/" in text
+    assert "Sitemap: http://testserver/sitemap.xml" in text

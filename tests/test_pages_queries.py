@@ -1,0 +1,101 @@
+"""Every page runs a fixed number of SQL queries, whatever the amount of content."""
+
+import pytest
+from django.urls import reverse
+
+from kb.models import Claim, Dimension, Evidence, Excerpt, Snippet, Source, Status, Subject, SubjectRelation, Task
+
+# (url name, args, queries). Anonymous readers: no session or user queries, but one read of the
+# content generation for the page cache (kb.page_cache) before the page's own queries.
+PINNED = [
+    ("kb:home", [], 9),  # 1 fewer when the configured featured pair exists
+    ("kb:subject-list", [], 2),
+    ("kb:subject", ["alpha"], 8),
+    ("kb:subject", ["beta"], 8),
+    ("kb:dimension-list", [], 2),
+    ("kb:dimension", ["startup"], 5),
+    ("kb:dimension", ["widgets"], 5),
+    ("kb:claim", ["alpha", "slow-start"], 4),
+    ("kb:claim", ["beta", "widgets"], 4),
+    ("kb:source-list", [], 2),
+    ("kb:source", ["sample"], 5),
+    ("kb:snippets", [], 4),
+    ("kb:task", ["hello"], 3),
+    ("kb:search", [], 1),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "queries"), PINNED)
+def test_query_counts_are_pinned(client, sample_kb, django_assert_num_queries, name, args, queries):
+    url = reverse(name, args=args)
+    with django_assert_num_queries(queries):
+        response = client.get(url)
+    assert response.status_code == 200
+
+
+def test_search_runs_one_query_per_group(client, sample_kb, django_assert_num_queries):
+    with django_assert_num_queries(1 + 5):
+        response = client.get(reverse("kb:search"), {"q": "alpha widgets"})
+    assert response.status_code == 200
+
+
+def grow(factor=5):
+    """Add subjects, dimensions, claims, evidence, excerpts and snippets to the sample."""
+    alpha = Subject.objects.get(slug="alpha")
+    source = Source.objects.get(slug="sample")
+    task = Task.objects.get(slug="hello")
+    group = Dimension.objects.get(slug="widgets").group
+    for n in range(factor):
+        subject = Subject.objects.create(slug=f"extra-{n}", name=f"Extra {n}", kind=alpha.kind, summary="More.")
+        SubjectRelation.objects.create(subject=subject, kind="alternative-to", target=alpha)
+        dimension = Dimension.objects.create(slug=f"extra-dim-{n}", name=f"Extra dim {n}", group=group)
+        excerpt = Excerpt.objects.create(source=source, key=f"extra-{n}", text=f"Extra quote {n}.")
+        for target in (alpha, subject):
+            for dim in (dimension, Dimension.objects.get(slug="startup")):
+                claim = Claim.objects.create(
+                    subject=target,
+                    dimension=dim,
+                    key=f"extra-{n}-{dim.slug}",
+                    cell=f"Extra claim {n}",
+                    support="partial",
+                    status=Status.PUBLISHED,
+                    body="Some *Markdown*.",
+                    editor_note="A note.",
+                )
+                Evidence.objects.create(claim=claim, excerpt=excerpt, stance="qualifies")
+        Snippet.objects.create(task=task, subject=subject, language="python", code="print(1)", derived_from=excerpt)
+
+
+@pytest.mark.parametrize(("name", "args", "queries"), PINNED)
+def test_query_counts_do_not_grow_with_content(client, sample_kb, django_assert_num_queries, name, args, queries):
+    grow()
+    url = reverse(name, args=args)
+    with django_assert_num_queries(queries):
+        response = client.get(url)
+    assert response.status_code == 200
+
+
+def test_search_query_count_does_not_grow(client, sample_kb, django_assert_num_queries):
+    grow()
+    with django_assert_num_queries(1 + 5):
+        response = client.get(reverse("kb:search"), {"q": "extra"})
+    assert response.status_code == 200
+    assert "Extra quote 3." in response.content.decode()
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("editor", password="pw", is_staff=True))
+    return client
+
+
+@pytest.mark.parametrize(
+    ("url", "queries"),
+    [("/subjects/alpha/?preview=1", 7), ("/claims/alpha/fast-start/?preview=1", 3)],
+)
+def test_staff_preview_query_counts(staff_client, sample_kb, django_assert_num_queries, url, queries):
+    # Two more for the session and the user of a logged-in editor.
+    grow()
+    with django_assert_num_queries(queries + 2):
+        response = staff_client.get(url)
+    assert response.status_code == 200
