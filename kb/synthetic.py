@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from . import models as m
+from . import search_index
 from .signals import content_changed
 
 PREFIX = "synthetic"
@@ -164,6 +165,7 @@ def generate(size, progress=lambda label, done, total: None):
     )
     _bulk(m.Snippet, snippets, progress, "snippets")
     content_changed()
+    search_index.rebuild()
     return {
         "subjects": len(subjects),
         "dimensions": len(dimensions),

@@ -15,6 +15,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from .. import models as m
+from .. import search_index
 from ..signals import content_changed
 from .files import read_content, show_key
 from .schema import SPECS
@@ -186,4 +187,5 @@ def load_content(directory):
         report = Loader(content).run()
         if report.changed:
             content_changed()
+            search_index.rebuild()
         return report
