@@ -6,7 +6,7 @@ PY := $(BIN)/python
 SOURCES ?= ../shared/sources
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test install install-test lint format migrate load collectstatic chromium verify clean
+.PHONY: run serve test install install-test lint format migrate load collectstatic chromium verify clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,20 @@ collectstatic: install
 
 run: load collectstatic
 	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST)
+
+# The production stack on this machine: debug off, gunicorn, whitenoise, the page cache.
+# Plain HTTP on localhost needs the explicit opt-out DJANGO_INSECURE_HTTP=1 (production redirects to HTTPS).
+PROD_ENV = DJANGO_DEBUG=0 DJANGO_INSECURE_HTTP=1 DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .cache/secret-key)}"
+
+.cache/secret-key:
+	mkdir -p .cache
+	python3 -c "import secrets; print(secrets.token_urlsafe(64))" > $@
+
+serve: install .cache/secret-key
+	$(PROD_ENV) $(PY) manage.py migrate --noinput
+	$(PROD_ENV) $(PY) manage.py load_content content/
+	$(PROD_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PROD_ENV) GUNICORN_BIND=$(HOST) $(BIN)/gunicorn kb.wsgi --config kb/gunicorn.conf.py
 
 # Debian's Chromium for the browser tests (Playwright's own browser download is not reachable).
 chromium:

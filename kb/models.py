@@ -501,6 +501,13 @@ class ContentVersionQuerySet(models.QuerySet):
         if not updated:
             self.get_or_create(pk=1, defaults={"generation": 1, "changed": timezone.now()})
 
+    def last_synced(self):
+        return self.filter(pk=1).values_list("synced", flat=True).first()
+
+    def mark_synced(self, when):
+        if not self.filter(pk=1).update(synced=when):
+            self.get_or_create(pk=1, defaults={"synced": when})
+
 
 class ContentVersion(models.Model):
     """One row: a counter bumped by every content change (admin, bulk action, load_content).
@@ -510,6 +517,9 @@ class ContentVersion(models.Model):
 
     generation = models.PositiveBigIntegerField(default=0)
     changed = models.DateTimeField(null=True)
+    synced = models.DateTimeField(
+        null=True, help_text="When the database and the content files were last made equal (load or export)."
+    )
 
     objects = ContentVersionQuerySet.as_manager()
 

@@ -85,7 +85,7 @@ class PageCacheMiddleware:
         conditional = get_conditional_response(
             request,
             etag=response.get("ETag"),
-            last_modified=changed.timestamp() if changed else None,
+            last_modified=int(changed.timestamp()) if changed else None,  # HTTP dates have whole seconds
             response=response,
         )
         return conditional or response

@@ -104,6 +104,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers take the lock when their transaction begins, so two writers (two content
+    # loads, say) queue up instead of interleaving or failing half-way.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 30})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Fail fast when the server is unreachable: readers get a 503 page, not a hung worker.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(

@@ -10,3 +10,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # The test client speaks plain HTTP; the HTTPS redirect itself is tested with override_settings.
 SECURE_SSL_REDIRECT = False
+
+# A replica alias that mirrors the primary, for the router tests (kb.db_router). No router is
+# installed here: tests that exercise it install it with override_settings(DATABASE_ROUTERS=...).
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405

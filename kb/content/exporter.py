@@ -7,6 +7,8 @@ that no longer have a record are removed, so the directory equals the database.
 from collections import defaultdict
 from pathlib import Path
 
+from django.utils import timezone
+
 from .. import models as m
 from .files import CLAIMS_DIR, CONTENT_DIRS, DIMENSIONS_FILE, KINDS_FILE, SNIPPETS_DIR, SOURCES_DIR, SUBJECTS_DIR
 from .yamlio import dump_yaml
@@ -140,6 +142,7 @@ def export_files():
 def export_content(directory):
     """Write every content file into ``directory``; return (written, unchanged, removed) paths."""
     directory = Path(directory)
+    synced = timezone.now()
     files = export_files()
     written, unchanged, removed = [], [], []
     for sub in CONTENT_DIRS:
@@ -155,4 +158,5 @@ def export_content(directory):
             continue
         path.write_text(text, encoding="utf-8")
         written.append(path)
+    m.ContentVersion.objects.mark_synced(synced)
     return written, unchanged, removed

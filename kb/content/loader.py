@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -22,6 +22,7 @@ from .schema import SPECS
 from .yamlio import ContentError
 
 CHANGE_REASON = "load_content"
+LOCK_KEY = 0x6B625F6C6F6164  # "kb_load"
 
 
 @dataclass
@@ -82,22 +83,46 @@ def _validation_message(error):
 
 
 class Loader:
-    def __init__(self, content):
+    def __init__(self, content, force=False, progress=None):
         self.content = content
+        self.force = force
+        self.progress = progress or (lambda message: None)
         self.index = KeyIndex()
         self.report = LoadReport()
         self.now = timezone.now()
+        self.synced = m.ContentVersion.objects.last_synced()
+        self.conflicts = []
 
     def run(self):
         to_delete = []
         for spec in SPECS:
             to_delete.append((spec, self._sync(spec)))
             self.index.refresh(spec)
+            self.progress(f"{spec.model._meta.verbose_name_plural}: compared and written")
         for spec, pks in reversed(to_delete):
             if pks:
+                self._check_edited(spec, [self.index.key_by_pk[spec.model][pk] for pk in pks], "delete")
                 spec.model.objects.filter(pk__in=pks).delete()
                 self.report.add(spec.model, "deleted", len(pks))
+        if self.conflicts and not self.force:
+            raise EditedSinceSyncError(self.conflicts)
+        m.ContentVersion.objects.mark_synced(self.now)
         return self.report
+
+    def _edited_keys(self, spec):
+        """Natural keys of records changed other than by a load since the last load or export."""
+        if self.synced is None:
+            return set()
+        history = spec.model.history.model.objects.filter(history_date__gt=self.synced)
+        history = history.exclude(history_change_reason=CHANGE_REASON)
+        key_attnames = [spec.model._meta.get_field(name).attname for name in spec.key]
+        return {self.index.key_from_values(spec, values) for values in history.values_list(*key_attnames)}
+
+    def _check_edited(self, spec, keys, action):
+        edited = self._edited_keys(spec)
+        for key in keys:
+            if key in edited:
+                self.conflicts.append(f"{spec.label} {show_key(key)!r} (the load would {action} it)")
 
     def _desired(self, spec, row):
         """Field values of ``row`` with foreign keys resolved to primary keys."""
@@ -135,6 +160,8 @@ class Loader:
                 updated.append((pk, desired, row))
             else:
                 self.report.add(model, "unchanged")
+        self._check_edited(spec, [row.key for _, row in created], "re-create")
+        self._check_edited(spec, [row.key for _, _, row in updated], "overwrite")
         if updated:
             instances = model.objects.in_bulk([pk for pk, _, _ in updated])
             updated = [(self._apply(instances[pk], desired, compared), row) for pk, desired, row in updated]
@@ -180,11 +207,38 @@ class Loader:
         self.report.add(model, "updated", len(updated))
 
 
-def load_content(directory):
+class EditedSinceSyncError(ContentError):
+    """The load would undo work done in the admin that was never exported to the files."""
+
+    def __init__(self, conflicts):
+        shown = "\n".join(f"  - {conflict}" for conflict in conflicts[:50])
+        more = f"\n  … and {len(conflicts) - 50} more" if len(conflicts) > 50 else ""
+        super().__init__(
+            "content",
+            0,
+            f"{len(conflicts)} records were changed in the admin since the last load or export, "
+            f"and this load would undo that work:\n{shown}{more}\n"
+            "Run export_content first to keep the editors' work, or pass --force to discard it.",
+        )
+        self.conflicts = conflicts
+
+
+def _lock_loads():
+    """Two loads never interleave: the second waits for the first (PostgreSQL advisory lock).
+
+    On SQLite every transaction begins IMMEDIATE (see settings), which takes the write lock.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+
+
+def load_content(directory, force=False, progress=None):
     """Read ``directory`` and make the database equal to it, in one transaction."""
     content = read_content(directory)
     with transaction.atomic():
-        report = Loader(content).run()
+        _lock_loads()
+        report = Loader(content, force=force, progress=progress).run()
         if report.changed:
             content_changed()
             search_index.rebuild()

@@ -10,10 +10,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("directory", nargs="?", default=str(settings.KB_CONTENT_DIR))
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Overwrite or delete records changed in the admin since the last load or export.",
+        )
 
-    def handle(self, *args, directory, **options):
+    def handle(self, *args, directory, force, **options):
+        progress = self.stdout.write if options["verbosity"] > 1 else None
         try:
-            report = load_content(directory)
+            report = load_content(directory, force=force, progress=progress)
         except ContentError as error:
             raise CommandError(f"{error}\nNothing was loaded; the database is unchanged.") from None
         for line in report.lines():
