@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+EDITOR_PASSWORD = "a-long-editor-passphrase-42"
 
 
 @pytest.fixture(autouse=True)
@@ -14,6 +15,22 @@ def empty_caches():
 
     for cache in caches.all():
         cache.clear()
+
+
+@pytest.fixture
+def editor(db, monkeypatch):
+    """A staff account in the Editors group, made the way an administrator makes one."""
+    from django.contrib.auth.models import User
+
+    monkeypatch.setenv("KB_EDITOR_PASSWORD", EDITOR_PASSWORD)
+    call_command("create_editor", "edith", verbosity=0)
+    return User.objects.get(username="edith")
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    return client
 
 
 @pytest.fixture

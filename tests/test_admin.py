@@ -4,7 +4,6 @@ the quote check, previews and clean text."""
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, User
-from django.core.management import call_command
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -13,23 +12,9 @@ from django.urls import reverse
 from kb import models as m
 from kb.admin_forms import EVIDENCE_GATE_MESSAGE, clean_text
 
-PASSWORD = "a-long-editor-passphrase-42"
 KB_MODELS = [model for model in admin.site._registry if model._meta.app_label == "kb"]
 AUTH_MODELS = [User, Group]
 PAGES = ("changelist", "add", "change", "delete", "history")
-
-
-@pytest.fixture
-def editor(db, monkeypatch):
-    monkeypatch.setenv("KB_EDITOR_PASSWORD", PASSWORD)
-    call_command("create_editor", "edith", verbosity=0)
-    return User.objects.get(username="edith")
-
-
-@pytest.fixture
-def editor_client(client, editor):
-    client.force_login(editor)
-    return client
 
 
 def admin_url(model, page, obj=None):

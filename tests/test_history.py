@@ -3,28 +3,13 @@
 import shutil
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.urls import reverse
 
 from kb import models as m
 from kb.content.loader import CHANGE_REASON
 
-PASSWORD = "a-long-editor-passphrase-42"
 TRACKED = [m.Claim, m.Excerpt, m.Source, m.Subject, m.Dimension, m.Snippet]
-
-
-@pytest.fixture
-def editor(db, monkeypatch):
-    monkeypatch.setenv("KB_EDITOR_PASSWORD", PASSWORD)
-    call_command("create_editor", "edith", verbosity=0)
-    return User.objects.get(username="edith")
-
-
-@pytest.fixture
-def editor_client(client, editor):
-    client.force_login(editor)
-    return client
 
 
 @pytest.mark.parametrize("model", TRACKED, ids=lambda model: model.__name__)
