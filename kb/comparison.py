@@ -12,6 +12,7 @@ template only prints. Filters then narrow the rows in Python
 from __future__ import annotations
 
 import difflib
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,6 +29,9 @@ MIN_SUBJECTS = 2
 MAX_SUBJECTS = settings.KB_COMPARE_MAX_SUBJECTS
 # A URL naming more slugs than this is answered without touching the database.
 MAX_REQUESTED_SLUGS = 40
+# Only what could be a slug is looked up as a former slug: anything else (a NUL character, which
+# PostgreSQL refuses in a query parameter, or 100,000 characters) is unknown without a query.
+_LOOKUP_SLUG_RE = re.compile(r"[-a-zA-Z0-9_]{1,80}")
 
 # Support level -> (icon, class suffix). The icon is a shape, so that no badge
 # relies on colour alone; the words come from Support's labels. The icons are
@@ -152,7 +156,7 @@ def resolve_subjects(slugs, catalogue):
         resolution.too_many_requested = True
         return resolution
     found = {slug: catalogue.find(slug) for slug in wanted}
-    missing = [slug for slug, subject in found.items() if subject is None]
+    missing = [slug for slug, subject in found.items() if subject is None and _LOOKUP_SLUG_RE.fullmatch(slug)]
     if missing:
         aliases = SubjectAlias.objects.filter(slug__in={slug.casefold() for slug in missing} | set(missing))
         by_alias = {alias.slug.casefold(): catalogue.by_id.get(alias.subject_id) for alias in aliases}

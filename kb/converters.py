@@ -4,7 +4,10 @@ from .models import COMPARE_SEPARATOR
 
 
 class CompareSpecConverter:
-    regex = r"[-a-zA-Z0-9_]+?(?:-vs-[-a-zA-Z0-9_]+?)*"
+    # The same language as ``slug(-vs-slug)*`` (the separator's characters are slug characters), written
+    # without nested repetition: ``[-\w]+?(?:-vs-[-\w]+?)*`` backtracks exponentially on a path that
+    # almost matches (``a-vs-a-vs-…-vs-a!/``), so one request could hold a worker for minutes.
+    regex = r"[-a-zA-Z0-9_]+"
 
     def to_python(self, value):
         return value.split(COMPARE_SEPARATOR)

@@ -4,7 +4,7 @@ Nothing here knows what is being compared: subjects, kinds and dimensions are co
 """
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -67,6 +67,15 @@ class Language(models.TextChoices):
     HTML = "html", "HTML"
     SHELL = "shell", "Shell"
     TEXT = "text", "Plain text"
+
+
+WEB_URL = URLValidator(schemes=["http", "https"])
+
+
+def web_url_check(field, name):
+    """Only http(s) links, enforced by the database too (forms are not the only way in)."""
+    condition = Q(**{field: ""}) | Q(**{f"{field}__startswith": "http://"}) | Q(**{f"{field}__startswith": "https://"})
+    return models.CheckConstraint(condition=condition, name=name)
 
 
 def choices_check(field, choices, name, allow_blank=False):
@@ -136,7 +145,7 @@ class Subject(Rendered, Timestamped):
     kind = models.ForeignKey(SubjectKind, on_delete=models.PROTECT, related_name="subjects")
     summary = models.TextField(blank=True, help_text="Markdown.")
     summary_html = models.TextField(blank=True, editable=False)
-    homepage = models.URLField(blank=True)
+    homepage = models.URLField(blank=True, validators=[WEB_URL])
     first_release = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
@@ -153,6 +162,7 @@ class Subject(Rendered, Timestamped):
         constraints = [
             models.UniqueConstraint(fields=["slug"], name="unique_subject_slug"),
             models.CheckConstraint(condition=~Q(slug__contains=COMPARE_SEPARATOR), name="subject_slug_without_vs"),
+            web_url_check("homepage", "subject_homepage_http"),
             models.CheckConstraint(
                 condition=Q(first_release__isnull=True) | Q(first_release__gte=1950, first_release__lte=2100),
                 name="subject_first_release_plausible",
@@ -262,7 +272,7 @@ class Source(Rendered, Timestamped):
     kind = models.CharField(max_length=20, choices=SourceKind.choices, default=SourceKind.ARTICLE)
     author = models.CharField(max_length=200, blank=True)
     publisher = models.CharField(max_length=200, blank=True)
-    url = models.URLField(blank=True, max_length=500)
+    url = models.URLField(blank=True, max_length=500, validators=[WEB_URL])
     published = models.DateField(null=True, blank=True)
     updated_on = models.DateField(null=True, blank=True, help_text="When the source itself was last updated.")
     captured = models.DateField(null=True, blank=True, help_text="When the archived text was captured.")
@@ -281,6 +291,7 @@ class Source(Rendered, Timestamped):
         constraints = [
             models.UniqueConstraint(fields=["slug"], name="unique_source_slug"),
             choices_check("kind", SourceKind, "source_kind_valid"),
+            web_url_check("url", "source_url_http"),
         ]
 
     def __str__(self):

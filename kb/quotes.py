@@ -21,7 +21,10 @@ def archived_text(archive_dir, archive_key):
     """The normalised archived text of a source, or None when there is none."""
     if not archive_dir or not archive_key:
         return None
-    path = Path(archive_dir) / f"{archive_key}.txt"
+    name = f"{archive_key}.txt"
+    if Path(name).name != name or name.startswith(".") or "\\" in name:
+        return None  # a file of the archive folder, never a path out of it ("../../etc/secret")
+    path = Path(archive_dir) / name
     if not path.is_file():
         return None
     return _archived(str(path), path.stat().st_mtime)

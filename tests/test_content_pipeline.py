@@ -360,3 +360,12 @@ def test_absolute_urls():
     assert m.Dimension.objects.get(slug="startup").get_absolute_url() == "/dimensions/startup/"
     assert m.Task.objects.get().get_absolute_url() == "/snippets/hello/"
     assert m.Excerpt.objects.get(key="alpha-fast").get_absolute_url() == "/sources/sample/#excerpt-alpha-fast"
+
+
+@pytest.mark.usefixtures("sample_kb")
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,x", "ftp://example.org/file"])
+def test_only_web_links_even_past_the_forms(url):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        m.Source.objects.update(url=url)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        m.Subject.objects.update(homepage=url)

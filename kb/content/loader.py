@@ -102,12 +102,19 @@ class Loader:
         for spec, pks in reversed(to_delete):
             if pks:
                 self._check_edited(spec, [self.index.key_by_pk[spec.model][pk] for pk in pks], "delete")
-                spec.model.objects.filter(pk__in=pks).delete()
-                self.report.add(spec.model, "deleted", len(pks))
+                self._delete(spec.model, pks)
         if self.conflicts and not self.force:
             raise EditedSinceSyncError(self.conflicts)
-        m.ContentVersion.objects.mark_synced(self.now)
+        m.ContentVersion.objects.mark_synced(timezone.now())
         return self.report
+
+    def _delete(self, model, pks):
+        model.objects.filter(pk__in=pks).delete()
+        # Deletion history comes from signals, which cannot be told who deleted: say it was the load.
+        model.history.model.objects.filter(
+            history_type="-", id__in=pks, history_date__gte=self.now, history_change_reason__isnull=True
+        ).update(history_change_reason=CHANGE_REASON)
+        self.report.add(model, "deleted", len(pks))
 
     def _edited_keys(self, spec):
         """Natural keys of records changed other than by a load since the last load or export."""

@@ -14,6 +14,28 @@ class ContentError(Exception):
         super().__init__(f"{location}: {message}")
 
 
+MAX_DEPTH = 20  # content files nest four levels; anything deeper is a mistake or an attack
+
+
+def _check_events(text, label):
+    """Refuse anchors, aliases and deep nesting before anything is built (YAML bombs, stack overflows).
+
+    The event stream comes from libyaml without recursion, so this is cheap and safe.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise ContentError(
+                label, event.start_mark.line + 1, "anchors and aliases (&name, *name) are not allowed in content files"
+            )
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ContentError(label, event.start_mark.line + 1, f"nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            depth -= 1
+
+
 class Record(dict):
     """A YAML mapping that remembers the line it starts on."""
 
@@ -39,6 +61,12 @@ def _construct_mapping(loader, node):
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def _syntax_error(error, label):
+    mark = error.problem_mark or error.context_mark
+    problem = " ".join(part for part in (error.context, error.problem) if part)
+    return ContentError(label, mark.line + 1 if mark else 0, f"YAML syntax error: {problem}")
+
+
 def read_yaml(path, label=None):
     """Parse one file; syntax errors become ContentErrors naming the file and line."""
     label = label or str(path)
@@ -46,14 +74,19 @@ def read_yaml(path, label=None):
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise ContentError(label, 0, f"not UTF-8 text ({error.reason})") from error
+    try:
+        _check_events(text, label)
+    except yaml.MarkedYAMLError as error:
+        raise _syntax_error(error, label) from error
+    except yaml.YAMLError as error:  # e.g. a reader error: a character YAML does not allow
+        line = text.count("\n", 0, getattr(error, "position", 0)) + 1
+        raise ContentError(label, line, f"YAML error: {error}") from error
     loader = _LineLoader(text)
     loader.path = label
     try:
         return loader.get_single_data()
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        problem = " ".join(part for part in (error.context, error.problem) if part)
-        raise ContentError(label, mark.line + 1 if mark else 0, f"YAML syntax error: {problem}") from error
+        raise _syntax_error(error, label) from error
     except yaml.YAMLError as error:
         raise ContentError(label, 0, f"YAML error: {error}") from error
     finally:
@@ -61,7 +94,8 @@ def read_yaml(path, label=None):
 
 
 class _CanonicalDumper(yaml.CSafeDumper):
-    pass
+    def ignore_aliases(self, data):
+        return True  # exported files never contain anchors (the reader refuses them)
 
 
 def _represent_str(dumper, value):
