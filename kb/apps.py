@@ -6,6 +6,7 @@ class KbConfig(AppConfig):
     verbose_name = "Knowledge base"
 
     def ready(self):
-        from . import signals
+        from . import search_index, signals
 
         signals.connect()
+        search_index.connect()

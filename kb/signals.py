@@ -1,8 +1,12 @@
 """Every saved or deleted piece of content bumps the content generation (see kb.page_cache).
 
 Bulk writes that send no signals (load_content, admin bulk actions, the synthetic
-generator) call ContentVersion.objects.bump() themselves.
+generator) call content_changed() themselves; bulk deletes, which send a signal per
+row, run inside bulk_write() so that they bump once, not once per row.
 """
+
+import threading
+from contextlib import contextmanager
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
@@ -14,11 +18,30 @@ CONTENT_MODELS = (
 )  # fmt: skip
 
 
+_state = threading.local()
+
+
 def content_changed(sender=None, **kwargs):
     """Bump the generation (and so invalidate every cached page); also the hook for bulk writes."""
     if kwargs.get("raw"):
         return  # fixture loading
+    if getattr(_state, "bulk", 0):
+        _state.changed = True
+        return
     m.ContentVersion.objects.bump()
+
+
+@contextmanager
+def bulk_write():
+    """Per-row signals inside only note the change; one bump follows the whole write."""
+    _state.bulk = getattr(_state, "bulk", 0) + 1
+    try:
+        yield
+    finally:
+        _state.bulk -= 1
+    if not _state.bulk and getattr(_state, "changed", False):
+        _state.changed = False
+        content_changed()
 
 
 def connect():

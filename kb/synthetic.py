@@ -12,7 +12,7 @@ from django.db import transaction
 
 from . import models as m
 from . import search_index
-from .signals import content_changed
+from .signals import bulk_write, content_changed
 
 PREFIX = "synthetic"
 BATCH = 2000
@@ -46,13 +46,14 @@ def _sentence(rng, subject, dimension, n):
 
 
 def _delete_previous():
-    m.Claim.objects.filter(subject__slug__startswith=PREFIX).delete()
-    m.Task.objects.filter(slug__startswith=PREFIX).delete()
-    m.Source.objects.filter(slug__startswith=PREFIX).delete()
-    m.Subject.objects.filter(slug__startswith=PREFIX).delete()
-    m.Dimension.objects.filter(slug__startswith=PREFIX).delete()
-    m.DimensionGroup.objects.filter(slug__startswith=PREFIX).delete()
-    m.SubjectKind.objects.filter(slug__startswith=PREFIX).delete()
+    with bulk_write():
+        m.Claim.objects.filter(subject__slug__startswith=PREFIX).delete()
+        m.Task.objects.filter(slug__startswith=PREFIX).delete()
+        m.Source.objects.filter(slug__startswith=PREFIX).delete()
+        m.Subject.objects.filter(slug__startswith=PREFIX).delete()
+        m.Dimension.objects.filter(slug__startswith=PREFIX).delete()
+        m.DimensionGroup.objects.filter(slug__startswith=PREFIX).delete()
+        m.SubjectKind.objects.filter(slug__startswith=PREFIX).delete()
 
 
 def _bulk(model, objects, progress, label):

@@ -25,8 +25,13 @@ def test_interface_returns_every_group_in_order(sample_kb):
 
 def test_every_word_must_match_somewhere(sample_kb):
     found = kinds_found(kb_search.search("beta plugins"))
-    # "beta" in the subject name and "plugins" in the cell; "beta" and "plugins" in the quote.
-    assert found == {"claims": ["Beta · Widgets: Widgets via plugins"], "excerpts": ["sample/beta-plugins"]}
+    # "beta" in the subject name and "plugins" in the cell; "beta" and "plugins" in the quote;
+    # the subject beta-widgets is of the kind "Plugin" (words match in any form).
+    assert found == {
+        "subjects": ["beta-widgets"],
+        "claims": ["Beta · Widgets: Widgets via plugins"],
+        "excerpts": ["sample/beta-plugins"],
+    }
     assert not kb_search.search("alpha zzzzzz")
 
 
@@ -37,15 +42,26 @@ def test_case_insensitive_and_searches_dimensions(sample_kb):
 
 def test_only_published_claims_are_found(sample_kb):
     assert "claims" not in kinds_found(kb_search.search("Fast enough"))
-    Claim.objects.filter(key="fast-start").update(status="published")
+    claim = Claim.objects.get(key="fast-start")
+    claim.status = "published"
+    claim.save()  # as the admin does: the signal updates the claim's search document
     assert "claims" in kinds_found(kb_search.search("Fast enough"))
 
 
 def test_results_per_group_are_limited(sample_kb):
-    results = kb_search.search("a", per_group=1)
+    results = kb_search.search("alpha", per_group=1)
     claims = next(group for group in results.groups if group.kind == "claims")
     assert len(claims.items) == 1
     assert claims.has_more
+    assert not kb_search.search("alpha", per_group=2).groups[2].has_more
+
+
+def test_every_result_has_a_highlighted_passage(sample_kb):
+    results = kb_search.search("widgets")
+    assert results
+    for group in results.non_empty_groups:
+        for item in group.items:
+            assert "<mark>" in item.search_highlight, (group.kind, item, item.search_highlight)
 
 
 def test_query_is_normalised():
@@ -72,6 +88,9 @@ def test_search_page_groups_results_with_headings(client, sample_kb):
     assert html.index('id="results-subjects"') < html.index('id="results-claims"') < html.index('id="results-excerpts"')
     assert 'href="/claims/alpha/widgets/"' in html
     assert 'href="/sources/sample/#excerpt-beta-plugins"' in html
+    # Each result shows its matching passage, the matches marked.
+    assert '<p class="search-snippet">' in html
+    assert "<mark>widgets</mark>" in html.lower()
     # The query stays in the URL and in the form.
     assert 'value="widgets"' in html
     assert '<link rel="canonical" href="http://testserver/search/?q=widgets">' in html

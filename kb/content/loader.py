@@ -16,7 +16,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from .. import models as m
 from .. import search_index
-from ..signals import content_changed
+from ..signals import bulk_write, content_changed
 from .files import read_content, show_key
 from .schema import SPECS
 from .yamlio import ContentError
@@ -109,7 +109,8 @@ class Loader:
         return self.report
 
     def _delete(self, model, pks):
-        model.objects.filter(pk__in=pks).delete()
+        with bulk_write():
+            model.objects.filter(pk__in=pks).delete()
         # Deletion history comes from signals, which cannot be told who deleted: say it was the load.
         model.history.model.objects.filter(
             history_type="-", id__in=pks, history_date__gte=self.now, history_change_reason__isnull=True
