@@ -22,6 +22,7 @@ class Command(BaseCommand):
             report = load_content(directory, force=force, progress=progress)
         except ContentError as error:
             raise CommandError(f"{error}\nNothing was loaded; the database is unchanged.") from None
-        for line in report.lines():
-            self.stdout.write(line)
-        self.stdout.write(self.style.SUCCESS("Loaded." if report.changed else "Nothing changed."))
+        if options["verbosity"] > 0:
+            for line in report.lines():
+                self.stdout.write(line)
+            self.stdout.write(self.style.SUCCESS("Loaded." if report.changed else "Nothing changed."))
