@@ -94,7 +94,7 @@ def test_public_pages_keep_to_the_policy(live_server, page):
     watch.check("home")
 
     page.goto(base + reverse("kb:compare", kwargs={"spec": ["alpha", "beta"]}))
-    cell = page.locator("td.cmp-cell:has(figure.citation)").first
+    cell = page.locator(".cmp-table td:has(figure.citation)").first
     cell.locator("summary").click()
     assert cell.locator("details").get_attribute("open") is not None
     page.get_by_role("button", name="Expand all cells").click()

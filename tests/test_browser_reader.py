@@ -77,7 +77,7 @@ def walk(page, base_url, *, phone):
     step("only differences")
 
     # Open a cell that quotes a source: a plain <details>.
-    cell = page.locator("td.cmp-cell:has(figure.citation)").first
+    cell = page.locator(".cmp-table td:has(figure.citation)").first
     cell.locator("summary").click()
     assert cell.locator("details").get_attribute("open") is not None
     quote = cell.locator("figure.citation blockquote").first
@@ -87,9 +87,9 @@ def walk(page, base_url, *, phone):
     # compare.js adds "Expand all cells"; it opens and closes every cell.
     expand = page.get_by_role("button", name="Expand all cells")
     expand.click()
-    assert page.locator("details.cmp-details:not([open])").count() == 0
+    assert page.locator(".cmp-table td > details:not([open])").count() == 0
     page.get_by_role("button", name="Collapse all cells").click()
-    assert page.locator("details.cmp-details[open]").count() == 0
+    assert page.locator(".cmp-table td > details[open]").count() == 0
     cell.locator("summary").click()
 
     source_link = cell.locator("figure.citation cite a").first

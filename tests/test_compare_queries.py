@@ -6,7 +6,6 @@ visible claims of the compared subjects (one) and their evidence (one), then a
 and "differs" cost nothing more.
 """
 
-import time
 from datetime import date
 
 import pytest
@@ -111,8 +110,8 @@ def test_two_and_eight_subjects_run_the_same_queries(client, django_assert_num_q
         large = client.get(compare_path(slugs, view))
     assert small.status_code == large.status_code == 200
     if view == "kb:compare":
-        assert large.content.count(b'class="cmp-cell') == 8 * 60
-        assert small.content.count(b'class="cmp-cell') == 2 * 60
+        assert large.content.count(b'<td id="') == 8 * 60
+        assert small.content.count(b'<td id="') == 2 * 60
 
 
 @pytest.mark.django_db
@@ -147,11 +146,10 @@ def test_staff_preview_adds_only_the_session_and_user(admin_client, django_asser
 
 
 @pytest.mark.django_db
-def test_a_large_table_renders_quickly():
-    """10 subjects x 100 dimensions, each cell with two excerpts: build and render well under budget.
+def test_a_large_table_is_built_from_three_queries():
+    """10 subjects x 100 dimensions, each cell with two excerpts: every cell, in a fixed number of queries.
 
-    The budget in production is 50 ms; the limit here is generous so that a slow CI
-    machine does not fail it, and the measured time is printed (pytest -s).
+    How fast it is belongs to bench/run, not to a test that a slow machine could fail.
     """
     slugs = make_kb(subjects=10, dimensions=100)
     subjects = m.Subject.objects.with_kind().by_slugs(slugs)
@@ -172,15 +170,7 @@ def test_a_large_table_renders_quickly():
         }
         return render_to_string("kb/includes/compare_table.html", context)
 
-    render()  # warm the template cache
-    timings = []
-    for _ in range(3):
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            html = render()
-            timings.append(time.perf_counter() - started)
-        assert len(queries) == 3  # dimensions, claims, evidence (the subjects are given)
-    best = min(timings)
-    print(f"\n10 subjects x 100 dimensions: built and rendered in {best * 1000:.1f} ms ({len(html)} bytes)")
-    assert html.count('class="cmp-cell') == 1000
-    assert best < 0.25
+    with CaptureQueriesContext(connection) as queries:
+        html = render()
+    assert len(queries) == 3  # dimensions, claims, evidence (the subjects are given)
+    assert html.count('<td id="') == 1000

@@ -9,7 +9,6 @@ The only acceptable answers are 200, 301/302, 400 and 404, on SQLite and on
 PostgreSQL (which refuses NUL characters in text parameters with an error).
 """
 
-import time
 from urllib.parse import quote
 
 import pytest
@@ -23,9 +22,6 @@ from kb.urls import app_patterns
 pytestmark = pytest.mark.django_db
 
 OK_STATUSES = {200, 301, 302, 400, 404}
-# One request, whatever it carries, is answered well within this (a catastrophic regex or a
-# quadratic loop shows up here long before it takes a worker down).
-SLOW_SECONDS = 5.0
 
 
 @pytest.fixture
@@ -35,22 +31,23 @@ def raw_client(sample_kb):
 
 
 def fetch(client, url):
-    started = time.monotonic()
     response = client.get(url)
     if response.streaming:  # whitenoise / FileResponse: consuming it closes it (never close() twice:
         b"".join(response.streaming_content)  # a second request_finished closes the test's DB connection)
-    return response.status_code, time.monotonic() - started
+    return response.status_code
 
 
 def check_all(client, urls):
-    """Fetch every URL; fail with the list of the ones answered badly or slowly."""
+    """Fetch every URL; fail with the list of the ones answered badly.
+
+    (How fast belongs to bench/; catastrophic backtracking is ruled out structurally by
+    test_no_url_pattern_has_nested_repetition.)
+    """
     bad = []
     for url in urls:
-        status, seconds = fetch(client, url)
-        # Slowness fails at once: the next, longer URL of the same shape could take hours.
-        assert seconds < SLOW_SECONDS, f"{seconds:.1f}s for {url[:200]}"
+        status = fetch(client, url)
         if status not in OK_STATUSES:
-            bad.append(f"{status} in {seconds:.1f}s: {url[:160]}{'…' if len(url) > 160 else ''}")
+            bad.append(f"{status}: {url[:160]}{'…' if len(url) > 160 else ''}")
     assert not bad, f"{len(bad)} of {len(urls)} hostile requests failed:\n" + "\n".join(bad)
     return len(urls)
 
@@ -358,7 +355,7 @@ param_names = st.sampled_from([*FILTERS, "subjects", "task", "subject", "preview
 )
 def test_generated_parameters(raw_client, name, pairs):
     query = "&".join(f"{key}={value if value in PAYLOADS.values() else q(value)}" for key, value in pairs)
-    status, _seconds = fetch(raw_client, f"{url_for(name)}?{query}")
+    status = fetch(raw_client, f"{url_for(name)}?{query}")
     assert status in OK_STATUSES, (name, query[:300])
 
 
@@ -370,5 +367,44 @@ def test_generated_parameters(raw_client, name, pairs):
     slug=st.text(min_size=1, max_size=200).map(lambda text: q(text)),
 )
 def test_generated_paths(raw_client, template, slug):
-    status, _seconds = fetch(raw_client, template.format(slug))
+    status = fetch(raw_client, template.format(slug))
     assert status in OK_STATUSES, template.format(slug)[:300]
+
+
+def _nested_repetition(parsed, inside=False):
+    """Whether a parsed regex repeats something that itself repeats (the shape of catastrophic backtracking)."""
+    import re._constants as c
+
+    for op, arg in parsed:
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            _, high, sub = arg
+            repeats = high > 1
+            if (inside and repeats) or _nested_repetition(sub, inside or repeats):
+                return True
+            continue
+        children = [arg[-1]] if op is c.SUBPATTERN else arg[1] if op is c.BRANCH else []
+        if any(_nested_repetition(child, inside) for child in children):
+            return True
+    return False
+
+
+def test_no_url_pattern_has_nested_repetition():
+    """A request path cannot make URL resolution backtrack exponentially (a one-request denial of service)."""
+    import re._parser as sre_parse
+
+    from django.urls import get_resolver
+
+    def patterns(resolver, prefix=""):
+        for entry in resolver.url_patterns:
+            regex = prefix + entry.pattern.regex.pattern.lstrip("^")
+            if hasattr(entry, "url_patterns"):
+                yield from patterns(entry, regex)
+            else:
+                yield regex
+
+    checked = list(patterns(get_resolver()))
+    assert len(checked) > 15
+    offenders = [regex for regex in checked if _nested_repetition(sre_parse.parse(regex))]
+    assert offenders == []
+    # and the check itself recognises the shape it guards against
+    assert _nested_repetition(sre_parse.parse(r"[-a-z]+?(?:-vs-[-a-z]+?)*"))

@@ -40,7 +40,7 @@
   }
 
   function cells() {
-    return document.querySelectorAll(".cmp-table details.cmp-details");
+    return document.querySelectorAll(".cmp-table td > details");
   }
 
   function setUpExpand(button) {
@@ -66,7 +66,7 @@
     document.addEventListener(
       "toggle",
       function (event) {
-        if (event.target.classList && event.target.classList.contains("cmp-details")) {
+        if (event.target.matches && event.target.matches(".cmp-table td > details")) {
           refresh();
         }
       },
@@ -81,7 +81,7 @@
       return;
     }
     var target = document.getElementById(id);
-    if (target && target.classList.contains("cmp-cell")) {
+    if (target && target.matches(".cmp-table td")) {
       var details = target.querySelector("details");
       if (details) {
         details.open = true;
