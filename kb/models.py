@@ -346,12 +346,6 @@ class ClaimQuerySet(models.QuerySet):
             )
         )
 
-    def for_table(self, subjects, dimensions=None):
-        claims = self.filter(subject__in=subjects)
-        if dimensions is not None:
-            claims = claims.filter(dimension__in=dimensions)
-        return claims.with_evidence()
-
     def with_excerpt_count(self):
         return self.annotate(excerpt_count=Count("evidence", distinct=True))
 

@@ -178,9 +178,6 @@ class ContentSet:
             self._seen[(row.model, row.key)] = row.origin
             self.rows[row.model].append(row)
 
-    def count(self):
-        return sum(len(rows) for rows in self.rows.values())
-
 
 def show_key(key):
     return "/".join(show_key(part) if isinstance(part, tuple) else str(part) for part in key)
