@@ -524,3 +524,9 @@ class SnippetAdmin(KBAdmin):
     search_fields = ("code", "explanation", "task__title", "subject__name", "subject__slug")
     autocomplete_fields = ("task", "subject", "derived_from")
     readonly_fields = ("created", "updated")
+
+
+@admin.register(m.FeaturedComparison)
+class FeaturedComparisonAdmin(KBAdmin):
+    list_display = ("path", "title", "order")
+    search_fields = ("path", "title", "note")

@@ -61,12 +61,43 @@ class SourceKind(models.TextChoices):
 
 
 class Language(models.TextChoices):
+    """Common snippet languages with friendly labels. Any language Pygments knows is valid."""
+
     PYTHON = "python", "Python"
     HTML_JINJA = "html+jinja", "HTML (Jinja template)"
     HTML_DJANGO = "html+django", "HTML (Django template)"
     HTML = "html", "HTML"
     SHELL = "shell", "Shell"
     TEXT = "text", "Plain text"
+    SQL = "sql", "SQL"
+
+
+def validate_language(value):
+    """A snippet's language is any lexer alias Pygments knows (checked against its lexers)."""
+    from .rendering import known_language
+
+    if not known_language(value):
+        raise ValidationError(f"{value!r} is not a language Pygments knows.", code="unknown_language")
+
+
+def language_label(value):
+    from .rendering import language_name
+
+    return Language(value).label if value in Language.values else language_name(value)
+
+
+class Verification(models.TextChoices):
+    """Whether an excerpt was found word for word in its source's stored capture."""
+
+    VERIFIED = "verified", "Verified"
+    UNVERIFIED = "unverified", "Unverified (no capture)"
+    MISMATCH = "mismatch", "Not found in the capture"
+
+
+class RunOutcome(models.TextChoices):
+    PASSED = "passed", "Passed"
+    FAILED = "failed", "Failed"
+    NOT_RUN = "not-run", "Not run here"
 
 
 WEB_URL = URLValidator(schemes=["http", "https"])
@@ -275,11 +306,18 @@ class Source(Rendered, Timestamped):
     url = models.URLField(blank=True, max_length=500, validators=[WEB_URL])
     published = models.DateField(null=True, blank=True)
     updated_on = models.DateField(null=True, blank=True, help_text="When the source itself was last updated.")
+    licence = models.CharField(max_length=100, blank=True, help_text="Licence of the source's text, when known.")
     captured = models.DateField(null=True, blank=True, help_text="When the archived text was captured.")
     archive = models.CharField(
         max_length=200,
         blank=True,
         help_text="File name (without .txt) of the archived text in the source archive folder.",
+    )
+    capture_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the capture the content files expect (its fingerprint)."
+    )
+    capture_characters = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Length of that capture in characters."
     )
     notes = models.TextField(blank=True, help_text="Markdown.")
     notes_html = models.TextField(blank=True, editable=False)
@@ -292,6 +330,10 @@ class Source(Rendered, Timestamped):
             models.UniqueConstraint(fields=["slug"], name="unique_source_slug"),
             choices_check("kind", SourceKind, "source_kind_valid"),
             web_url_check("url", "source_url_http"),
+            models.CheckConstraint(
+                condition=Q(capture_sha256="") | Q(capture_sha256__regex=r"^[0-9a-f]{64}$"),
+                name="source_capture_sha256_hex",
+            ),
         ]
 
     def __str__(self):
@@ -301,19 +343,71 @@ class Source(Rendered, Timestamped):
         return reverse("kb:source", args=[self.slug])
 
 
-class Excerpt(Timestamped):
+class Capture(models.Model):
+    """The captured text of a source: what its excerpts are checked against.
+
+    Kept in the database (and in backups), never in ``content/``: the files carry only
+    its fingerprint (``Source.capture_sha256``), since the text is other people's work.
+    """
+
+    source = models.OneToOneField(Source, on_delete=models.CASCADE, related_name="capture")
+    text = models.TextField(help_text="The source's main text, normalised to plain text.")
+    sha256 = models.CharField(max_length=64)
+    characters = models.PositiveIntegerField()
+    captured_at = models.DateTimeField(help_text="When the text was captured.")
+    origin = models.CharField(max_length=500, help_text="Where it came from: a URL or a file name.")
+    extractor = models.CharField(max_length=100, help_text="How the text was extracted, with the tool's version.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["source__title"]
+        constraints = [
+            models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="capture_sha256_hex"),
+        ]
+
+    def __str__(self):
+        return f"capture of {self.source.slug} ({self.short_sha})"
+
+    @property
+    def short_sha(self):
+        return self.sha256[:12]
+
+
+class ContentDated(models.Model):
+    """When a record was added and last changed, as content: written to and read from the files."""
+
+    added = models.DateTimeField(null=True, blank=True, help_text="When this was added to the knowledge base.")
+    changed = models.DateTimeField(null=True, blank=True, help_text="When its content last changed.")
+
+    class Meta:
+        abstract = True
+
+
+class Excerpt(ContentDated, Timestamped):
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="excerpts")
     key = models.SlugField(max_length=120, help_text="Unique within its source.")
     text = models.TextField(help_text="The verbatim quotation.")
     locator = models.CharField(max_length=300, blank=True, help_text="Section heading it stands under.")
     speaker = models.CharField(max_length=200, blank=True, help_text="Who said it, for a comment.")
     order = models.PositiveIntegerField(default=0)
+    verification = models.CharField(
+        max_length=20, choices=Verification.choices, default=Verification.UNVERIFIED, editable=False
+    )
+    verified_sha256 = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="Fingerprint of the capture it was checked against."
+    )
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    context_before = models.TextField(blank=True, editable=False, help_text="The sentence before it in the capture.")
+    context_after = models.TextField(blank=True, editable=False, help_text="The sentence after it in the capture.")
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["source__title", "order", "key"]
-        constraints = [models.UniqueConstraint(fields=["source", "key"], name="unique_excerpt_key_per_source")]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "key"], name="unique_excerpt_key_per_source"),
+            choices_check("verification", Verification, "excerpt_verification_valid"),
+        ]
 
     def __str__(self):
         return f"{self.source.slug}/{self.key}"
@@ -349,8 +443,12 @@ class ClaimQuerySet(models.QuerySet):
     def with_excerpt_count(self):
         return self.annotate(excerpt_count=Count("evidence", distinct=True))
 
+    def current(self):
+        """Claims that still hold: outdated ones are shown apart and never drive a badge."""
+        return self.filter(outdated=False)
 
-class Claim(Rendered, Timestamped):
+
+class Claim(Rendered, ContentDated, Timestamped):
     markdown_fields = ("body", "editor_note")
 
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="claims")
@@ -367,6 +465,22 @@ class Claim(Rendered, Timestamped):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     order = models.PositiveIntegerField(default=0)
     excerpts = models.ManyToManyField(Excerpt, through="Evidence", related_name="claims")
+    applies_to = models.CharField(
+        max_length=120, blank=True, help_text='The versions it applies to, e.g. "Flask ≥ 2.0" or "Django 5.2".'
+    )
+    outdated = models.BooleanField(
+        default=False, help_text="No longer true: kept visible when a cell is opened, never drives a badge."
+    )
+    outdated_since = models.CharField(
+        max_length=120, blank=True, help_text='From when it stopped being true, e.g. "Flask 2.0" or "2021-05".'
+    )
+    superseded_by = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="supersedes",
+        help_text="The claim that replaces it.",
+    )  # fmt: skip
+    reviewed = models.DateField(
+        null=True, blank=True, help_text="The day an editor last checked the claim against its sources."
+    )
 
     objects = ClaimQuerySet.as_manager()
 
@@ -378,6 +492,11 @@ class Claim(Rendered, Timestamped):
             models.UniqueConstraint(fields=["subject", "key"], name="unique_claim_key_per_subject"),
             choices_check("support", Support, "claim_support_valid", allow_blank=True),
             choices_check("status", Status, "claim_status_valid"),
+            models.CheckConstraint(
+                condition=Q(outdated=True) | (Q(outdated_since="") & Q(superseded_by__isnull=True)),
+                name="claim_only_outdated_is_superseded",
+            ),
+            models.CheckConstraint(condition=~Q(superseded_by=models.F("pk")), name="claim_not_superseded_by_itself"),
         ]
         indexes = [models.Index(fields=["subject", "dimension"], name="claim_cell_idx")]
 
@@ -390,6 +509,12 @@ class Claim(Rendered, Timestamped):
     @property
     def is_published(self):
         return self.status == Status.PUBLISHED
+
+    def clean(self):
+        if not self.outdated and (self.outdated_since or self.superseded_by_id):
+            raise ValidationError({"outdated": "Mark the claim outdated to give an outdated-since or a successor."})
+        if self.superseded_by_id and self.superseded_by_id == self.pk:
+            raise ValidationError({"superseded_by": "A claim cannot supersede itself."})
 
 
 class Evidence(models.Model):
@@ -439,12 +564,14 @@ class Task(Rendered, Timestamped):
         return reverse("kb:task", args=[self.slug])
 
 
-class Snippet(Rendered, Timestamped):
+class Snippet(Rendered, ContentDated, Timestamped):
     markdown_fields = ("explanation", "source_note")
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="snippets")
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="snippets")
-    language = models.CharField(max_length=20, choices=Language.choices)
+    language = models.CharField(
+        max_length=40, validators=[validate_language], help_text="Any Pygments language name, e.g. python or sql."
+    )
     code = models.TextField()
     code_html = models.TextField(blank=True, editable=False)
     explanation = models.TextField(blank=True, help_text="Markdown.")
@@ -464,7 +591,6 @@ class Snippet(Rendered, Timestamped):
             models.UniqueConstraint(
                 fields=["task", "subject", "language"], name="unique_snippet_per_task_subject_language"
             ),
-            choices_check("language", Language, "snippet_language_valid"),
             models.CheckConstraint(
                 condition=Q(runnable=True) | ~Q(not_runnable_reason=""), name="snippet_not_runnable_has_reason"
             ),
@@ -475,6 +601,9 @@ class Snippet(Rendered, Timestamped):
 
     def get_absolute_url(self):
         return f"{self.task.get_absolute_url()}#{self.anchor}"
+
+    def get_language_display(self):
+        return language_label(self.language)
 
     def clean(self):
         if not self.runnable and not self.not_runnable_reason.strip():
@@ -487,6 +616,61 @@ class Snippet(Rendered, Timestamped):
     def render(self):
         super().render()
         self.code_html = highlight(self.code, self.language)
+
+
+class SnippetRunQuerySet(models.QuerySet):
+    def latest_first(self):
+        return self.order_by("-ran_at", "-pk")
+
+
+class SnippetRun(models.Model):
+    """One run of a snippet by ``verify_snippets``: the outcome, with what and when it ran."""
+
+    snippet = models.ForeignKey(Snippet, on_delete=models.CASCADE, related_name="runs")
+    outcome = models.CharField(max_length=20, choices=RunOutcome.choices)
+    runner = models.CharField(max_length=40, blank=True, help_text="Which runner ran it, e.g. python or sqlite.")
+    versions = models.JSONField(default=dict, blank=True, help_text="Package name -> version it ran with.")
+    ran_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, help_text="The first lines of the error, when it failed.")
+
+    objects = SnippetRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-ran_at", "-pk"]
+        constraints = [choices_check("outcome", RunOutcome, "snippet_run_outcome_valid")]
+        indexes = [models.Index(fields=["snippet", "-ran_at"], name="snippet_run_latest_idx")]
+
+    def __str__(self):
+        return f"{self.snippet}: {self.outcome} at {self.ran_at:%Y-%m-%d %H:%M}"
+
+
+# Featured comparisons ----------------------------------------------------------
+
+
+class FeaturedComparison(models.Model):
+    """A comparison the home page features: content, never code."""
+
+    path = models.CharField(max_length=400, help_text='Subject slugs joined by "-vs-", e.g. flask-vs-django.')
+    title = models.CharField(max_length=200, blank=True)
+    note = models.TextField(blank=True, help_text="One line on why it is worth reading.")
+    order = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "path"]
+        constraints = [models.UniqueConstraint(fields=["path"], name="unique_featured_comparison_path")]
+
+    def __str__(self):
+        return self.title or self.path
+
+    def get_absolute_url(self):
+        return reverse("kb:compare", args=[self.slugs])
+
+    @property
+    def slugs(self):
+        return self.path.split(COMPARE_SEPARATOR)
 
 
 # Site state ----------------------------------------------------------------------

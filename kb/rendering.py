@@ -12,7 +12,7 @@ import nh3
 from markdown.extensions import Extension
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
+from pygments.lexers import get_all_lexers, get_lexer_by_name
 from pygments.util import ClassNotFound
 
 
@@ -69,3 +69,26 @@ def highlight(code, language):
     except ClassNotFound:
         lexer = get_lexer_by_name("text")
     return pygments_highlight(code, lexer, HtmlFormatter(cssclass="highlight", nowrap=False))
+
+
+def _lexer_names():
+    return {alias: name for name, aliases, _, _ in get_all_lexers() for alias in aliases}
+
+
+_LEXER_NAMES = None
+
+
+def language_name(alias):
+    """Pygments' name for a lexer alias ("sql" -> "SQL"), or the alias itself."""
+    global _LEXER_NAMES
+    if _LEXER_NAMES is None:
+        _LEXER_NAMES = _lexer_names()
+    return _LEXER_NAMES.get(alias, alias)
+
+
+def known_language(alias):
+    try:
+        get_lexer_by_name(alias)
+    except ClassNotFound:
+        return False
+    return True

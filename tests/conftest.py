@@ -45,8 +45,26 @@ def fixture_archive_dir():
 
 @pytest.fixture
 def sample_kb(db, fixture_content_dir):
-    """The small sample knowledge base of tests/fixtures/content."""
+    """The small sample knowledge base of tests/fixtures/content, with a capture and a snippet run."""
     call_command("load_content", str(fixture_content_dir), verbosity=0)
+    _sample_capture_and_run()
+
+
+def _sample_capture_and_run():
+    from django.utils import timezone
+
+    from kb import models as m
+    from kb.captures import fingerprint, normalise_capture
+
+    source = m.Source.objects.order_by("pk").first()
+    text = normalise_capture("\n".join(source.excerpts.values_list("text", flat=True)))
+    sha256, characters = fingerprint(text)
+    m.Capture.objects.create(
+        source=source, text=text, sha256=sha256, characters=characters, captured_at=timezone.now(),
+        origin="sample.txt", extractor="plain text",
+    )  # fmt: skip
+    snippet = m.Snippet.objects.order_by("pk").first()
+    m.SnippetRun.objects.create(snippet=snippet, outcome=m.RunOutcome.PASSED, runner="python", ran_at=timezone.now())
 
 
 @pytest.fixture(scope="module")

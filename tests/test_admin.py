@@ -136,6 +136,7 @@ def build_rows(n, tag):
         m.Evidence.objects.create(claim=claim, excerpt=excerpt)
         task = m.Task.objects.create(slug=f"{tag}-task-{i}", title=f"Task {tag} {i}")
         m.Snippet.objects.create(task=task, subject=subject, language="python", code="print(1)", derived_from=excerpt)
+        m.FeaturedComparison.objects.create(path=f"{subject.slug}-vs-{target.slug}")
 
 
 # Queries of each list page for an editor: session, user, the user's and the group's permissions,
@@ -152,7 +153,8 @@ LIST_QUERIES = {
     "Claim": 11,  # + kinds, groups, dimensions and subjects filters
     "Evidence": 7,
     "Task": 7,
-    "Snippet": 9,  # + tasks and subjects filters
+    "Snippet": 10,  # + tasks and subjects filters, and the languages in use (any Pygments language is valid)
+    "FeaturedComparison": 7,
 }
 
 

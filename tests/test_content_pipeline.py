@@ -162,7 +162,7 @@ BROKEN = [
         "- key: alpha-widgets\n",
         ["duplicate excerpt 'sample/alpha-widgets'"],
     ),
-    ("snippets/hello.yaml", "  language: shell\n", "  language: cobol\n", ["language", "not a valid choice"]),
+    ("snippets/hello.yaml", "  language: shell\n", "  language: klingon\n", ["language", "not a language Pygments"]),
     (
         "snippets/hello.yaml",
         "  not_runnable_reason: Needs a Beta installation.\n",

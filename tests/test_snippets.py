@@ -40,6 +40,8 @@ SNIPPET_KEYS = [
     "source_note",
     "runnable",
     "not_runnable_reason",
+    "added",
+    "changed",
     "code",
 ]
 EXCERPT_REF = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*/[a-z0-9]+(?:-[a-z0-9]+)*$")

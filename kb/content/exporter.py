@@ -4,13 +4,23 @@ Empty optional fields are left out, records keep their display order, and files
 that no longer have a record are removed, so the directory equals the database.
 """
 
+import datetime
 from collections import defaultdict
 from pathlib import Path
 
 from django.utils import timezone
 
 from .. import models as m
-from .files import CLAIMS_DIR, CONTENT_DIRS, DIMENSIONS_FILE, KINDS_FILE, SNIPPETS_DIR, SOURCES_DIR, SUBJECTS_DIR
+from .files import (
+    CLAIMS_DIR,
+    CONTENT_DIRS,
+    DIMENSIONS_FILE,
+    FEATURED_FILE,
+    KINDS_FILE,
+    SNIPPETS_DIR,
+    SOURCES_DIR,
+    SUBJECTS_DIR,
+)
 from .yamlio import dump_yaml
 
 
@@ -21,6 +31,26 @@ def _compact(pairs):
 
 def _ref(excerpt):
     return f"{excerpt.source.slug}/{excerpt.key}" if excerpt else None
+
+
+def _claim_ref(claim):
+    return f"{claim.subject.slug}/{claim.key}" if claim else None
+
+
+def _moment(value):
+    """A stored date and time as the files write it: UTC, whole seconds."""
+    return value.astimezone(datetime.UTC).replace(microsecond=0) if value else None
+
+
+def _dates(obj):
+    return [("added", _moment(obj.added)), ("changed", _moment(obj.changed))]
+
+
+def _capture_fingerprint(source):
+    """The capture a source's excerpts are checked against, as the files record it: never its text."""
+    return _compact(
+        [("sha256", source.capture_sha256), ("characters", source.capture_characters), ("captured", source.captured)]
+    )
 
 
 def export_files():
@@ -42,6 +72,12 @@ def export_files():
             for g in m.DimensionGroup.objects.order_by("order", "slug")
         ]
     )
+
+    featured = m.FeaturedComparison.objects.order_by("order", "path")
+    if featured:
+        files[FEATURED_FILE] = dump_yaml(
+            [_compact([("path", f.path), ("title", f.title), ("note", f.note)]) for f in featured]
+        )
 
     aliases = defaultdict(list)
     for alias in m.SubjectAlias.objects.select_related("subject").order_by("slug"):
@@ -67,7 +103,7 @@ def export_files():
     excerpts = defaultdict(list)
     for e in m.Excerpt.objects.order_by("order", "key"):
         excerpts[e.source_id].append(
-            _compact([("key", e.key), ("locator", e.locator), ("speaker", e.speaker), ("text", e.text)])
+            _compact([("key", e.key), ("locator", e.locator), ("speaker", e.speaker), *_dates(e), ("text", e.text)])
         )
     for src in m.Source.objects.order_by("slug"):
         files[f"{SOURCES_DIR}/{src.slug}.yaml"] = dump_yaml(
@@ -78,10 +114,11 @@ def export_files():
                     ("author", src.author),
                     ("publisher", src.publisher),
                     ("url", src.url),
+                    ("licence", src.licence),
                     ("published", src.published),
                     ("updated", src.updated_on),
-                    ("captured", src.captured),
                     ("archive", src.archive),
+                    ("capture", _capture_fingerprint(src)),
                     ("notes", src.notes),
                     ("excerpts", excerpts[src.pk]),
                 ]
@@ -94,14 +131,20 @@ def export_files():
     ):
         evidence[ev.claim_id].append({"excerpt": _ref(ev.excerpt), "stance": ev.stance})
     claims = defaultdict(list)
-    for c in m.Claim.objects.select_related("subject", "dimension").order_by("order", "key"):
+    for c in m.Claim.objects.select_related("subject", "dimension", "superseded_by__subject").order_by("order", "key"):
         claims[c.subject.slug].append(
             _compact(
                 [
                     ("key", c.key),
                     ("dimension", c.dimension.slug),
                     ("support", c.support),
+                    ("applies_to", c.applies_to),
                     ("status", c.status),
+                    ("outdated", c.outdated or None),
+                    ("outdated_since", c.outdated_since),
+                    ("superseded_by", _claim_ref(c.superseded_by)),
+                    *_dates(c),
+                    ("reviewed", c.reviewed),
                     ("cell", c.cell),
                     ("body", c.body),
                     ("editor_note", c.editor_note),
@@ -126,6 +169,7 @@ def export_files():
                     ("source_note", sn.source_note),
                     ("runnable", None if sn.runnable else False),
                     ("not_runnable_reason", sn.not_runnable_reason),
+                    *_dates(sn),
                     ("code", sn.code),
                 ]
             )
@@ -145,6 +189,10 @@ def export_content(directory):
     synced = timezone.now()
     files = export_files()
     written, unchanged, removed = [], [], []
+    featured_path = directory / FEATURED_FILE
+    if FEATURED_FILE not in files and featured_path.exists():
+        featured_path.unlink()
+        removed.append(featured_path)
     for sub in CONTENT_DIRS:
         (directory / sub).mkdir(parents=True, exist_ok=True)
         for path in sorted((directory / sub).glob("*.yaml")):

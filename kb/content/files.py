@@ -20,11 +20,12 @@ MAX_TEXT = 100_000  # characters in one field; a quote or a snippet is far short
 # File layout, relative to the content directory.
 KINDS_FILE = "kinds.yaml"
 DIMENSIONS_FILE = "dimensions.yaml"
+FEATURED_FILE = "featured.yaml"
 SUBJECTS_DIR = "subjects"
 SOURCES_DIR = "sources"
 CLAIMS_DIR = "claims"
 SNIPPETS_DIR = "snippets"
-TOP_LEVEL_FILES = {KINDS_FILE, DIMENSIONS_FILE}
+TOP_LEVEL_FILES = {KINDS_FILE, DIMENSIONS_FILE, FEATURED_FILE}
 CONTENT_DIRS = (SUBJECTS_DIR, SOURCES_DIR, CLAIMS_DIR, SNIPPETS_DIR)
 
 
@@ -108,14 +109,14 @@ class Reader:
             raise self.error(f"field {name!r} must be a slug (letters, digits, hyphens, underscores), not {value!r}")
         return value
 
-    def ref(self, name, required=False):
+    def ref(self, name, required=False, shape="source-slug/excerpt-key"):
         """A reference ``<parent-slug>/<key>`` as a pair, or None."""
         value = self.text(name, required=required, single_line=True)
         if not value:
             return None
         parent, sep, key = value.partition("/")
         if not sep or not SLUG_RE.match(parent) or not SLUG_RE.match(key):
-            raise self.error(f"field {name!r} must look like 'source-slug/excerpt-key', not {value!r}")
+            raise self.error(f"field {name!r} must look like '{shape}', not {value!r}")
         return (parent, key)
 
     def integer(self, name):
@@ -144,6 +145,34 @@ class Reader:
             return datetime.date.fromisoformat(str(value))
         except ValueError:
             raise self.error(f"field {name!r} must be a date written YYYY-MM-DD, not {value!r}") from None
+
+    def moment(self, name):
+        """A date and time (``2026-11-28 09:30:00+00:00``; a bare date means midnight UTC), in UTC."""
+        value = self._get(name, False)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                value = datetime.datetime.fromisoformat(value)
+            except ValueError:
+                raise self.error(f"field {name!r} must be a date and time such as 2026-11-28 09:30:00+00:00") from None
+        elif not isinstance(value, datetime.datetime) and isinstance(value, datetime.date):
+            value = datetime.datetime.combine(value, datetime.time())
+        if not isinstance(value, datetime.datetime):
+            raise self.error(f"field {name!r} must be a date and time, not {_type_name(value)}")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.UTC)
+        return value.astimezone(datetime.UTC).replace(microsecond=0)
+
+    def dates(self):
+        """The content's own dates of a record: when it was added and last changed."""
+        return {"added": self.moment("added"), "changed": self.moment("changed")}
+
+    def mapping(self, name, what):
+        value = self._get(name, False)
+        if value is None:
+            return None
+        return Reader(self.label, value, what)
 
     def items(self, name, what):
         value = self._get(name, False)
@@ -217,7 +246,11 @@ def read_content(directory):
             if path.suffix != ".yaml" or not SLUG_RE.match(path.stem):
                 raise ContentError(label(path), 0, "content files are named <slug>.yaml")
 
-    readers = [(directory / KINDS_FILE, _read_kinds), (directory / DIMENSIONS_FILE, _read_dimensions)]
+    readers = [
+        (directory / KINDS_FILE, _read_kinds),
+        (directory / DIMENSIONS_FILE, _read_dimensions),
+        (directory / FEATURED_FILE, _read_featured),
+    ]
     for sub, read in ((SUBJECTS_DIR, _read_subject), (SOURCES_DIR, _read_source), (CLAIMS_DIR, _read_claims),
                       (SNIPPETS_DIR, _read_task)):  # fmt: skip
         readers += [(path, read) for path in sorted((directory / sub).glob("*.yaml"))]
@@ -260,6 +293,18 @@ def _read_dimensions(rows, path, label):
             rows.add(m.Dimension, (slug,), values, d)
 
 
+def _read_featured(rows, path, label):
+    for order, record in enumerate(_list_file(path, label), 1):
+        r = Reader(label, record, f"featured comparison #{order}")
+        r.check_fields(["path", "title", "note"])
+        comparison = r.text("path", required=True, single_line=True)
+        if not all(SLUG_RE.match(slug) for slug in comparison.split(m.COMPARE_SEPARATOR)):
+            raise r.error(f"field 'path' must be subject slugs joined by {m.COMPARE_SEPARATOR!r}, not {comparison!r}")
+        r.what = f"featured comparison {comparison!r}"
+        values = {"title": r.text("title", single_line=True), "note": r.text("note"), "order": order}
+        rows.add(m.FeaturedComparison, (comparison,), values, r)
+
+
 def _read_subject(rows, path, label):
     slug = path.stem
     r = Reader(label, _mapping_file(path, label), f"subject {slug!r}")
@@ -288,23 +333,32 @@ def _read_subject(rows, path, label):
 def _read_source(rows, path, label):
     slug = path.stem
     r = Reader(label, _mapping_file(path, label), f"source {slug!r}")
-    fields = ["title", "kind", "author", "publisher", "url", "published", "updated", "captured", "archive", "notes"]
-    r.check_fields([*fields, "excerpts"])
+    fields = ["title", "kind", "author", "publisher", "url", "licence", "published", "updated", "archive", "capture"]
+    r.check_fields([*fields, "notes", "excerpts"])
+    capture = r.mapping("capture", "capture")
+    if capture:
+        capture.check_fields(["sha256", "characters", "captured"])
+        sha256 = capture.text("sha256", required=True, single_line=True)
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise capture.error(f"field 'sha256' must be 64 lowercase hexadecimal digits, not {sha256!r}")
     values = {
         "title": r.text("title", required=True, single_line=True),
         "kind": r.text("kind", required=True, single_line=True),
         "author": r.text("author", single_line=True),
         "publisher": r.text("publisher", single_line=True),
         "url": r.text("url", single_line=True),
+        "licence": r.text("licence", single_line=True),
         "published": r.date("published"),
         "updated_on": r.date("updated"),
-        "captured": r.date("captured"),
+        "captured": capture.date("captured") if capture else None,
         "archive": r.text("archive", single_line=True),
+        "capture_sha256": sha256 if capture else "",
+        "capture_characters": capture.integer("characters") if capture else None,
         "notes": r.text("notes"),
     }
     rows.add(m.Source, (slug,), values, r)
     for order, e in enumerate(r.items("excerpts", "excerpt"), 1):
-        e.check_fields(["key", "locator", "speaker", "text"])
+        e.check_fields(["key", "locator", "speaker", "added", "changed", "text"])
         key = e.slug("key")
         e.what = f"excerpt {key!r}"
         values = {
@@ -312,25 +366,39 @@ def _read_source(rows, path, label):
             "locator": e.text("locator", single_line=True),
             "speaker": e.text("speaker", single_line=True),
             "order": order,
+            **e.dates(),
         }
         rows.add(m.Excerpt, ((slug,), key), values, e)
+
+
+CLAIM_FIELDS = [
+    "key", "dimension", "support", "applies_to", "status", "outdated", "outdated_since", "superseded_by",
+    "added", "changed", "reviewed", "cell", "body", "editor_note", "evidence",
+]  # fmt: skip
 
 
 def _read_claims(rows, path, label):
     subject = path.stem
     for order, record in enumerate(_list_file(path, label), 1):
         r = Reader(label, record, f"claim #{order}")
-        r.check_fields(["key", "dimension", "support", "status", "cell", "body", "editor_note", "evidence"])
+        r.check_fields(CLAIM_FIELDS)
         key = r.slug("key")
         r.what = f"claim {key!r}"
+        superseded_by = r.ref("superseded_by", shape="subject-slug/claim-key")
         values = {
             "dimension": (r.slug("dimension"),),
             "cell": r.text("cell", required=True, single_line=True),
             "support": r.text("support", single_line=True),
+            "applies_to": r.text("applies_to", single_line=True),
             "status": r.text("status", single_line=True) or m.Status.DRAFT,
+            "outdated": r.boolean("outdated", default=False),
+            "outdated_since": r.text("outdated_since", single_line=True),
+            "superseded_by": ((superseded_by[0],), superseded_by[1]) if superseded_by else None,
             "body": r.text("body"),
             "editor_note": r.text("editor_note"),
             "order": order,
+            "reviewed": r.date("reviewed"),
+            **r.dates(),
         }
         rows.add(m.Claim, ((subject,), key), values, r)
         for evidence_order, e in enumerate(r.items("evidence", "evidence"), 1):
@@ -361,6 +429,8 @@ def _read_task(rows, path, label):
                 "source_note",
                 "runnable",
                 "not_runnable_reason",
+                "added",
+                "changed",
                 "code",
             ]
         )
@@ -376,5 +446,6 @@ def _read_task(rows, path, label):
             "not_runnable_reason": s.text("not_runnable_reason"),
             "order": order,
             "derived_from": ((derived[0],), derived[1]) if derived else None,
+            **s.dates(),
         }
         rows.add(m.Snippet, ((slug,), (subject,), language), values, s)

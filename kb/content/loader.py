@@ -98,6 +98,7 @@ class Loader:
         for spec in SPECS:
             to_delete.append((spec, self._sync(spec)))
             self.index.refresh(spec)
+            self._link_late_refs(spec)
             self.progress(f"{spec.model._meta.verbose_name_plural}: compared and written")
         for spec, pks in reversed(to_delete):
             if pks:
@@ -107,6 +108,37 @@ class Loader:
             raise EditedSinceSyncError(self.conflicts)
         m.ContentVersion.objects.mark_synced(timezone.now())
         return self.report
+
+    def _link_late_refs(self, spec):
+        """Foreign keys to the model's own rows (a claim superseded by a claim), once all of them exist."""
+        if not spec.late_refs:
+            return
+        model = spec.model
+        attnames = [f"{name}_id" for name in spec.late_refs]
+        current = {pk: values for pk, *values in model.objects.values_list("pk", *attnames).order_by()}
+        changed = []
+        for row in self.content.rows[model]:
+            pk = self.index.pk_by_key[model][row.key]
+            desired = [
+                None if row.values[name] is None else self.index.resolve(target, row.values[name], row, name)
+                for name, target in spec.late_refs.items()
+            ]
+            if desired != current[pk]:
+                changed.append((pk, desired, row))
+        if not changed:
+            return
+        self._check_edited(spec, [row.key for _, _, row in changed], "overwrite")
+        instances = model.objects.in_bulk([pk for pk, _, _ in changed])
+        for pk, desired, _ in changed:
+            for attname, value in zip(attnames, desired, strict=True):
+                setattr(instances[pk], attname, value)
+        try:
+            bulk_update_with_history(
+                list(instances.values()), model, list(spec.late_refs), batch_size=500,
+                default_change_reason=CHANGE_REASON,
+            )  # fmt: skip
+        except IntegrityError as error:
+            raise ContentError("content", 0, f"{spec.label}: the database refused the records: {error}") from error
 
     def _delete(self, model, pks):
         with bulk_write():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-VERSION = b"kb-content-rows-1"
+VERSION = b"kb-content-rows-2"
 
 
 def _cache_dir():

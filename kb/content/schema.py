@@ -17,6 +17,7 @@ class Spec:
     key: tuple  # model fields forming the natural key (foreign keys stand for their target's key)
     fields: tuple = ()  # plain fields carried by files
     refs: dict = field(default_factory=dict)  # foreign key field -> target model, outside the key
+    late_refs: dict = field(default_factory=dict)  # foreign keys to the same model, set once all its rows exist
 
     @property
     def label(self):
@@ -50,28 +51,55 @@ SPECS = [
             "author",
             "publisher",
             "url",
+            "licence",
             "published",
             "updated_on",
             "captured",
             "archive",
+            "capture_sha256",
+            "capture_characters",
             "notes",
         ),
     ),
-    Spec(m.Excerpt, key=("source", "key"), fields=("text", "locator", "speaker", "order")),
+    Spec(m.Excerpt, key=("source", "key"), fields=("text", "locator", "speaker", "order", "added", "changed")),
     Spec(
         m.Claim,
         key=("subject", "key"),
-        fields=("cell", "support", "body", "editor_note", "status", "order"),
+        fields=(
+            "cell",
+            "support",
+            "applies_to",
+            "body",
+            "editor_note",
+            "status",
+            "outdated",
+            "outdated_since",
+            "added",
+            "changed",
+            "reviewed",
+            "order",
+        ),
         refs={"dimension": m.Dimension},
+        late_refs={"superseded_by": m.Claim},
     ),
     Spec(m.Evidence, key=("claim", "excerpt"), fields=("stance", "order")),
     Spec(m.Task, key=("slug",), fields=("title", "description", "order")),
     Spec(
         m.Snippet,
         key=("task", "subject", "language"),
-        fields=("code", "explanation", "source_note", "runnable", "not_runnable_reason", "order"),
+        fields=(
+            "code",
+            "explanation",
+            "source_note",
+            "runnable",
+            "not_runnable_reason",
+            "order",
+            "added",
+            "changed",
+        ),
         refs={"derived_from": m.Excerpt},
     ),
+    Spec(m.FeaturedComparison, key=("path",), fields=("title", "note", "order")),
 ]
 
 SPEC_BY_MODEL = {spec.model: spec for spec in SPECS}
