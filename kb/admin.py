@@ -4,7 +4,6 @@ Editors are staff in the ``Editors`` group (see ``create_editor``): they may
 view, add, change and delete the knowledge base and nothing else.
 """
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models as dj_models
@@ -19,15 +18,18 @@ from simple_history.utils import bulk_update_with_history
 from . import models as m
 from .admin_forms import (
     EVIDENCE_GATE_MESSAGE,
+    UNVERIFIED_NOTE,
     ClaimForm,
     EvidenceForm,
     EvidenceInlineFormSet,
     ExcerptForm,
     KBModelForm,
 )
+from .capture_forms import SourceForm
+from .captures import store_capture
 from .preview import PREVIEW_PARAM
-from .quotes import archived_text
 from .signals import content_changed
+from .verification import verify_source
 
 admin.site.site_header = "Knowledge base editors"
 admin.site.site_title = "Knowledge base admin"
@@ -261,24 +263,39 @@ class DimensionAdmin(KBAdmin):
 class ExcerptInline(KBStackedInline):
     model = m.Excerpt
     form = ExcerptForm
-    fields = (("key", "order"), "text", ("locator", "speaker"))
+    fields = (("key", "order"), "text", ("locator", "speaker"), "verification_status")
+    readonly_fields = ("verification_status",)
+
+    @admin.display(description="verification")
+    def verification_status(self, obj):
+        return verification_text(obj)
+
+
+def verification_text(excerpt):
+    if excerpt is None or excerpt.pk is None:
+        return "—"
+    if excerpt.verification == m.Verification.VERIFIED:
+        return f"Verified against capture {excerpt.verified_sha256[:12]}"
+    return excerpt.get_verification_display()
 
 
 @admin.register(m.Source)
 class SourceAdmin(KBAdmin):
+    form = SourceForm
     list_display = ("title", "kind", "author", "publisher", "published", "quote_check", "excerpt_count", "last_changed")
     list_filter = ("kind", "publisher", "updated")
     search_fields = ("title", "slug", "author", "publisher", "url")
     prepopulated_fields = {"slug": ("title",)}
-    readonly_fields = ("created", "updated")
+    readonly_fields = ("created", "updated", "capture_summary")
     fieldsets = (
-        (None, {"fields": ("title", "slug", "kind", "author", "publisher", "url")}),
+        (None, {"fields": ("title", "slug", "kind", "author", "publisher", "url", "licence")}),
         ("Dates", {"fields": (("published", "updated_on", "captured"),)}),
         (
-            "Archived text",
+            "Captured text",
             {
-                "fields": ("archive",),
-                "description": "With the archived text available, every excerpt is checked to quote it word for word.",
+                "fields": ("capture_summary", "capture_file", "capture_text", "replace_capture", "archive"),
+                "description": "The source's text as captured: every excerpt is checked to quote it word for word. "
+                "Without it, excerpts are saved unverified.",
             },
         ),
         (None, {"fields": ("notes", ("created", "updated"))}),
@@ -287,12 +304,47 @@ class SourceAdmin(KBAdmin):
     excerpt_count = count_column("excerpt_count", "excerpts")
 
     def annotate(self, queryset):
-        return queryset.annotate(excerpt_count=Count("excerpts", distinct=True))
+        return queryset.annotate(
+            excerpt_count=Count("excerpts", distinct=True),
+            has_capture=dj_models.Exists(m.Capture.objects.filter(source=dj_models.OuterRef("pk"))),
+        )
 
-    @admin.display(description="quote check", boolean=True)
+    @admin.display(description="captured text", boolean=True, ordering="has_capture")
     def quote_check(self, obj):
-        """Whether the archived text is available, so excerpts are checked against it."""
-        return archived_text(settings.KB_SOURCE_ARCHIVE, obj.archive) is not None
+        """Whether the source has a stored capture, so its excerpts are checked against it."""
+        return obj.has_capture
+
+    @admin.display(description="stored capture")
+    def capture_summary(self, obj):
+        capture = m.Capture.objects.filter(source=obj).first() if obj and obj.pk else None
+        if capture is None:
+            return "None yet: its excerpts are saved unverified."
+        return format_html(
+            "Fingerprint <code>{}</code><br>captured {} · {} characters<br>from {} ({})",
+            capture.sha256,
+            timezone.localtime(capture.captured_at).strftime("%-d %B %Y %H:%M"),
+            f"{capture.characters:,}",
+            capture.origin,
+            capture.extractor,
+        )
+
+    def save_model(self, request, obj, form, change):
+        pending = getattr(obj, "pending_capture", None)
+        if pending is not None:
+            obj.capture_sha256, obj.capture_characters = pending.fingerprint
+            obj.captured = timezone.localdate()
+        super().save_model(request, obj, form, change)
+        if pending is not None:
+            store_capture(obj, pending, replace=True)
+            messages.success(request, f"Captured text stored: {pending.fingerprint[1]:,} characters, "
+                             f"fingerprint {pending.fingerprint[0][:12]}.")  # fmt: skip
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        excerpts = verify_source(form.instance)
+        unverified = [e.key for e in excerpts if e.verification == m.Verification.UNVERIFIED]
+        if unverified:
+            messages.warning(request, f"{UNVERIFIED_NOTE} Unverified: {', '.join(unverified)}.")
 
     def evidence_deleted_with(self, objs):
         return m.Evidence.objects.filter(excerpt__source__in=objs)
@@ -306,9 +358,21 @@ class ExcerptAdmin(KBAdmin):
     list_filter = ("source__kind", "source")
     search_fields = ("key", "text", "locator", "speaker", "source__slug", "source__title")
     autocomplete_fields = ("source",)
-    readonly_fields = ("cited_by", "created", "updated")
-    fields = ("source", "key", "text", "locator", "speaker", "order", "cited_by", "created", "updated")
+    readonly_fields = ("verification_status", "cited_by", "created", "updated")
+    fields = (
+        "source", "key", "text", "locator", "speaker", "order", "verification_status", "cited_by", "created", "updated",
+    )  # fmt: skip
     claim_count = count_column("claim_count", "claims")
+
+    @admin.display(description="verification")
+    def verification_status(self, obj):
+        return verification_text(obj)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        verify_source(obj.source)
+        if getattr(form, "unverified_note", ""):
+            messages.warning(request, form.unverified_note)
 
     def annotate(self, queryset):
         return queryset.annotate(claim_count=Count("evidence", distinct=True))

@@ -6,11 +6,10 @@ database, and from there ``export_content``, as clean LF text.
 """
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from . import models as m
-from .quotes import archived_text, closest_passage, is_quoted
+from .verification import SourceCapture, not_quoted_message, source_capture
 
 EVIDENCE_GATE_MESSAGE = (
     "A claim cannot be published without evidence: link at least one excerpt under “Evidence”, "
@@ -50,45 +49,51 @@ class KBModelForm(forms.ModelForm):
 # Excerpts: the quote check ------------------------------------------------------
 
 
+UNVERIFIED_NOTE = (
+    "This source has no captured text yet, so this excerpt cannot be checked: it is saved as unverified "
+    "and readers see it marked unverified. Attach the source's text on the source page to verify it."
+)
+
+
+def capture_for(source):
+    """What an excerpt of ``source`` is checked against: text attached in the same form, else the stored capture."""
+    pending = getattr(source, "pending_capture", None)
+    if pending is not None:
+        return SourceCapture(source.slug, "", pending.fingerprint[0], pending.text)
+    if source.pk is None:
+        return SourceCapture(source.slug, "")
+    return source_capture(source)
+
+
 def quote_error(source, text):
-    """Why ``text`` is not a quotation of ``source``'s archived text, or None when it is (or cannot be checked)."""
+    """Why ``text`` is not a quotation of ``source``'s stored capture, or None when it is or there is no capture."""
     if source is None or not text:
         return None
-    archive = archived_text(settings.KB_SOURCE_ARCHIVE, source.archive)
-    if archive is None or is_quoted(text, archive):
+    capture = capture_for(source)
+    if capture.text is None or capture.captured.contains(text):
         return None
-    passage = whole_words(closest_passage(text, archive), archive)
-    return (
-        f"This text is not found word for word in the archived text of “{source.title}” ({source.archive}.txt). "
-        f"The closest passage of the source reads: “{passage}”"
-    )
-
-
-def whole_words(passage, text):
-    """``passage`` widened to whole words of ``text``, with an ellipsis where the text goes on."""
-    start = text.find(passage)
-    if not passage or start < 0:
-        return passage
-    end = start + len(passage)
-    while start > 0 and not text[start - 1].isspace():
-        start -= 1
-    while end < len(text) and not text[end].isspace():
-        end += 1
-    return ("…" if start > 0 else "") + text[start:end] + ("…" if end < len(text) else "")
+    return not_quoted_message(source, text, capture)
 
 
 class ExcerptForm(KBModelForm):
-    """An excerpt must quote its source verbatim (whitespace aside) when the source's text is archived.
+    """An excerpt must quote its source's stored capture verbatim (whitespace aside).
 
-    In the Source page's inline, the ``source`` field is the parent source (with
-    the archive key the editor has just entered), so both places check the same way.
+    In the Source page's inline, the ``source`` field is the parent source (with the
+    text the editor is attaching in the same form, if any), so both places check the
+    same way. Without any capture the excerpt is saved, marked unverified, and
+    ``unverified_note`` says so.
     """
+
+    unverified_note = ""
 
     def clean(self):
         cleaned = super().clean()
-        error = quote_error(cleaned.get("source"), cleaned.get("text"))
+        source, text = cleaned.get("source"), cleaned.get("text")
+        error = quote_error(source, text)
         if error:
             self.add_error("text", ValidationError(error, code="not_quoted"))
+        elif source is not None and text and capture_for(source).text is None:
+            self.unverified_note = UNVERIFIED_NOTE
         return cleaned
 
 

@@ -11,6 +11,8 @@ from django.urls import reverse
 
 from kb import models as m
 from kb.admin_forms import EVIDENCE_GATE_MESSAGE, clean_text
+from kb.captures import fingerprint, normalise_capture
+from tests.conftest import FIXTURES
 
 KB_MODELS = [model for model in admin.site._registry if model._meta.app_label == "kb"]
 AUTH_MODELS = [User, Group]
@@ -367,9 +369,10 @@ def excerpt_data(source, text, key="new-quote"):
 
 
 @pytest.fixture
-def archive(settings, fixture_archive_dir):
-    settings.KB_SOURCE_ARCHIVE = fixture_archive_dir
-    return fixture_archive_dir
+def archive(settings, tmp_path):
+    """No archive folder anywhere: the quote check works from the capture stored in the database."""
+    settings.KB_SOURCE_ARCHIVE = tmp_path / "no-such-folder"
+    return None
 
 
 def test_excerpt_not_in_the_source_is_refused_with_the_closest_passage(editor_client, sample_kb, archive):
@@ -390,10 +393,23 @@ def test_excerpt_quoted_verbatim_whitespace_aside_is_saved(editor_client, sample
     assert m.Excerpt.objects.get(key="new-quote").text == "Beta leaves widgets\nto plugins,   such as beta-widgets,"
 
 
-def test_excerpt_of_a_source_without_archived_text_is_not_checked(editor_client, sample_kb, archive):
+def test_excerpt_of_a_source_without_capture_is_saved_unverified_and_says_so(editor_client, sample_kb, archive):
     source = m.Source.objects.create(slug="unarchived", title="Unarchived")
-    response = editor_client.post(admin_url(m.Excerpt, "add"), excerpt_data(source, "Anything at all."))
+    response = editor_client.post(admin_url(m.Excerpt, "add"), excerpt_data(source, "Anything at all."), follow=True)
+    assert response.status_code == 200
+    excerpt = m.Excerpt.objects.get(key="new-quote")
+    assert excerpt.verification == m.Verification.UNVERIFIED
+    assert "cannot be checked: it is saved as unverified" in response.content.decode()
+
+
+def test_excerpt_quoted_from_the_capture_is_recorded_verified_with_context(editor_client, sample_kb, archive):
+    source = m.Source.objects.get(slug="sample")
+    response = editor_client.post(admin_url(m.Excerpt, "add"), excerpt_data(source, "Alpha is slow to start."))
     assert response.status_code == 302
+    excerpt = m.Excerpt.objects.get(key="new-quote")
+    assert excerpt.verification == m.Verification.VERIFIED
+    assert excerpt.verified_sha256 == source.capture.sha256
+    assert excerpt.context_after == "Alpha starts fast enough for most uses."
 
 
 def source_data(**extra):
@@ -418,8 +434,12 @@ def source_data(**extra):
     }
 
 
-def test_source_inline_excerpt_is_checked_against_the_archive_just_named(editor_client, db, archive):
-    response = editor_client.post(admin_url(m.Source, "add"), source_data(**{"excerpts-0-text": "Alpha is fast."}))
+SAMPLE_TEXT = (FIXTURES / "archive" / "sample-article.txt").read_text(encoding="utf-8")
+
+
+def test_source_inline_excerpt_is_checked_against_the_text_pasted_in_the_same_form(editor_client, db, archive):
+    data = source_data(**{"excerpts-0-text": "Alpha is fast.", "capture_text": SAMPLE_TEXT})
+    response = editor_client.post(admin_url(m.Source, "add"), data)
     assert response.status_code == 200
     [inline] = response.context["inline_admin_formsets"]
     [errors] = inline.formset.errors
@@ -427,10 +447,14 @@ def test_source_inline_excerpt_is_checked_against_the_archive_just_named(editor_
     assert not m.Source.objects.filter(slug="another").exists()
 
     response = editor_client.post(
-        admin_url(m.Source, "add"), source_data(**{"excerpts-0-text": "Alpha starts fast enough"})
+        admin_url(m.Source, "add"),
+        source_data(**{"excerpts-0-text": "Alpha starts fast enough", "capture_text": SAMPLE_TEXT}),
     )
     assert response.status_code == 302
-    assert m.Source.objects.get(slug="another").excerpts.get().text == "Alpha starts fast enough"
+    source = m.Source.objects.get(slug="another")
+    assert source.excerpts.get().text == "Alpha starts fast enough"
+    assert source.excerpts.get().verification == m.Verification.VERIFIED
+    assert source.capture.sha256 == source.capture_sha256 == fingerprint(normalise_capture(SAMPLE_TEXT))[0]
 
 
 # Previews, view on site, clean text ------------------------------------------------------------------

@@ -17,6 +17,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from .. import models as m
 from .. import search_index
 from ..signals import bulk_write, content_changed
+from ..verification import verify_loaded
 from .files import read_content, show_key
 from .schema import SPECS
 from .yamlio import ContentError
@@ -279,6 +280,7 @@ def load_content(directory, force=False, progress=None):
     with transaction.atomic():
         _lock_loads()
         report = Loader(content, force=force, progress=progress).run()
+        verify_loaded(content)  # h10: excerpts checked against stored captures (kb/verification.py)
         if report.changed:
             content_changed()
             search_index.rebuild()

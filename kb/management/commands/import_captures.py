@@ -1,0 +1,62 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from kb import captures
+from kb.models import Capture, Source, Verification
+from kb.verification import verify_all
+
+
+class Command(BaseCommand):
+    help = (
+        "Store the capture of every source whose archive file (<archive>.txt) is in DIR, checking each "
+        "against the fingerprint the content recorded; a source with no fingerprint yet gets one."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("directory", help="Folder of captured texts, <archive>.txt per source.")
+
+    def handle(self, *args, directory, **options):
+        folder = Path(directory)
+        if not folder.is_dir():
+            raise CommandError(f"{folder}: no such folder of captured texts")
+        stored, same, mismatches = [], 0, []
+        with transaction.atomic():
+            existing = dict(Capture.objects.values_list("source_id", "sha256"))
+            for source in Source.objects.exclude(archive="").order_by("slug"):
+                path = folder / f"{source.archive}.txt"
+                if Path(path.name).name != f"{source.archive}.txt" or not path.is_file():
+                    continue
+                try:
+                    extracted = captures.from_file(path)
+                except captures.CaptureError as error:
+                    raise CommandError(f"{source.slug}: {error}") from None
+                sha256, characters = extracted.fingerprint
+                if source.capture_sha256 and source.capture_sha256 != sha256:
+                    mismatches.append(
+                        f"{source.slug}: {path} has fingerprint {sha256} ({characters} characters), "
+                        f"but the content expects {source.capture_sha256} ({source.capture_characters} characters)"
+                    )
+                    continue
+                if existing.get(source.pk) == sha256:
+                    same += 1
+                    continue
+                captures.store_capture(source, extracted, replace=True, record_fingerprint=False)
+                if not source.capture_sha256:  # derived from the folder, not an editor's change: no history
+                    Source.objects.filter(pk=source.pk).update(
+                        capture_sha256=sha256, capture_characters=characters,
+                        captured=source.captured or timezone.localdate(),
+                    )  # fmt: skip
+                stored.append(source.slug)
+            if mismatches:
+                raise CommandError("Captures that differ from the content:\n  " + "\n  ".join(mismatches))
+            counts = verify_all()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{len(stored)} captures stored, {same} unchanged, from {folder}. Excerpts: "
+                f"{counts[Verification.VERIFIED]} verified, {counts[Verification.UNVERIFIED]} unverified, "
+                f"{counts[Verification.MISMATCH]} not found in their capture."
+            )
+        )
