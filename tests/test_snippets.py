@@ -1,12 +1,11 @@
 """The code snippets in content/snippets/ parse, and the runnable ones run.
 
 The files are read directly with PyYAML, so these tests need neither the
-database nor the loader. Each runnable Flask or Django program runs in its own
-subprocess (this process has Django configured with the project's settings),
-in a temporary directory holding the program as ``app.py``, its template files
-and a driver script that imports the program and drives the framework's test
-client. The per-task assertions are in ``CHECKS``; a runnable program without
-an entry there fails ``test_every_runnable_program_has_a_check``.
+database nor the loader. Each runnable Flask or Django program runs with
+``kb.snippet_runners`` (the same runner ``verify_snippets`` uses), in its own
+subprocess and temporary directory, driven by its entry in
+``kb.snippet_checks.CHECKS``; a runnable program without an entry there fails
+``test_every_runnable_program_has_a_check``.
 """
 
 from __future__ import annotations
@@ -17,20 +16,21 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import yaml
+
+from kb.rendering import known_language
+from kb.snippet_checks import CHECKS
+from kb.snippet_runners import Program, as_file, run
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 SNIPPETS_DIR = CONTENT_DIR / "snippets"
 SOURCES_DIR = CONTENT_DIR / "sources"
 
 FRAMEWORKS = ("flask", "django")
-LANGUAGES = {"python", "html+jinja", "html+django", "html", "shell", "text"}
 TASK_KEYS = ["title", "order", "description", "snippets"]
 SNIPPET_KEYS = [
     "subject",
@@ -45,279 +45,6 @@ SNIPPET_KEYS = [
     "code",
 ]
 EXCERPT_REF = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*/[a-z0-9]+(?:-[a-z0-9]+)*$")
-PROGRAM_FILE = "app.py"
-DRIVER_FILE = "drive_snippet.py"
-RUN_TIMEOUT = 60
-OK_MARKER = "SNIPPET CHECK PASSED"
-# A program that calls a deprecated API fails (warnings raised in other modules are left alone).
-STRICT_WARNINGS = ["-W", "error::DeprecationWarning:app", "-W", "error::PendingDeprecationWarning:app"]
-
-
-@dataclass(frozen=True)
-class Check:
-    """How to run one task's program for one subject, and what to assert.
-
-    ``code`` runs in the driver after ``import app``; it has ``app`` (the
-    program module) and ``client`` (the framework's test client) in scope,
-    and for Django also ``call_command`` and ``migrate()``. ``files`` maps a
-    path relative to the program to the language of the snippet of the same
-    task and subject that is written there (the program's templates).
-    """
-
-    code: str
-    files: dict[str, str] = field(default_factory=dict)
-
-
-CHECKS: dict[tuple[str, str], Check] = {
-    ("hello-world", "flask"): Check(
-        """
-        response = client.get("/")
-        assert response.status_code == 200, response.status_code
-        assert response.text == "Hello, World!", response.text
-        """
-    ),
-    ("hello-world", "django"): Check(
-        """
-        response = client.get("/")
-        assert response.status_code == 200, response.status_code
-        assert response.content == b"Hello, World!", response.content
-        assert callable(app.application)
-        """
-    ),
-    ("routing", "flask"): Check(
-        """
-        response = client.get("/")
-        assert response.status_code == 200
-        assert "Hello, Flask!" in response.text, response.text
-        assert 'href="/users/1"' in response.text, response.text
-        response = client.get("/users/42")
-        assert response.text == "User 42", response.text
-        assert client.get("/users/abc").status_code == 404
-        """
-    ),
-    ("routing", "django"): Check(
-        """
-        response = client.get("/")
-        assert response.status_code == 200
-        assert b"Hello, Django!" in response.content, response.content
-        assert b'href="/users/1/"' in response.content, response.content
-        response = client.get("/users/42/")
-        assert response.content == b"User 42", response.content
-        assert client.get("/users/abc/").status_code == 404
-        """
-    ),
-    ("render-template", "flask"): Check(
-        """
-        response = client.get("/")
-        assert response.status_code == 200
-        assert "<title>Home</title>" in response.text, response.text
-        assert "<h1>HOME</h1>" in response.text, response.text
-        assert "<li>2. Django</li>" in response.text, response.text
-        """,
-        files={"templates/index.html": "html+jinja"},
-    ),
-    ("render-template", "django"): Check(
-        """
-        response = client.get("/")
-        assert response.status_code == 200
-        assert [t.name for t in response.templates] == ["index.html"]
-        html = response.content.decode()
-        assert "<title>Home</title>" in html, html
-        assert "<h1>HOME</h1>" in html, html
-        assert "<li>2. Django</li>" in html, html
-        """,
-        files={"templates/index.html": "html+django"},
-    ),
-    ("define-model", "flask"): Check(
-        """
-        with app.app.app_context():
-            app.db.session.add_all([app.User(name="Grace"), app.User(name="Ada")])
-            app.db.session.commit()
-            ada = app.db.session.scalars(app.db.select(app.User).filter_by(name="Ada")).one()
-            assert ada.id is not None
-        assert client.get("/users").json == ["Ada", "Grace"]
-        """
-    ),
-    ("define-model", "django"): Check(
-        """
-        migrate()
-        app.User.objects.create(name="Grace")
-        app.User.objects.create(name="Ada")
-        assert app.User.objects.get(name="Ada").pk is not None
-        assert client.get("/users/").json() == ["Ada", "Grace"]
-        """
-    ),
-    ("login-required", "flask"): Check(
-        """
-        response = client.get("/profile")
-        assert response.status_code == 302, response.status_code
-        assert response.location.startswith("/login?next="), response.location
-        result = app.app.test_cli_runner().invoke(args=["create-user", "ada", "--password", "s3cret"])
-        assert result.exit_code == 0, result.output
-        response = client.post("/login", data={"username": "ada", "password": "wrong"})
-        assert "Invalid username or password." in response.text
-        response = client.post("/login", data={"username": "ada", "password": "s3cret"})
-        assert response.status_code == 302 and response.location == "/profile", response.location
-        assert client.get("/profile").text == "Hello, ada!"
-        """
-    ),
-    ("login-required", "django"): Check(
-        """
-        migrate()
-        response = client.get("/profile/")
-        assert response.status_code == 302, response.status_code
-        assert response.url == "/accounts/login/?next=/profile/", response.url
-        assert client.get(response.url).status_code == 200
-        from django.contrib.auth.models import User
-
-        User.objects.create_user("ada", password="s3cret")
-        response = client.post("/accounts/login/", {"username": "ada", "password": "s3cret"})
-        assert response.status_code == 302 and response.url == "/profile/", response
-        assert client.get("/profile/").content == b"Hello, ada!"
-        """
-    ),
-    ("content-security-policy", "flask"): Check(
-        """
-        response = client.get("/")
-        assert response.status_code == 200
-        assert response.headers["Content-Security-Policy"] == "default-src 'self'"
-        assert 'name="post"' in response.text
-        response = client.post("/", data={"post": "<script>alert(1)</script>"})
-        assert response.headers["Content-Security-Policy"] == "default-src 'self'"
-        assert "<li>&lt;script&gt;alert(1)&lt;/script&gt;</li>" in response.text, response.text
-        """,
-        files={"templates/post_feed.html": "html+jinja"},
-    ),
-    ("content-security-policy", "django"): Check(
-        """
-        response = client.get("/")
-        assert response.status_code == 200
-        assert response.headers["Content-Security-Policy"] == "default-src 'self'"
-        assert b'name="post"' in response.content
-        assert b"csrfmiddlewaretoken" in response.content
-        response = client.post("/", {"post": "<script>alert(1)</script>"})
-        assert response.headers["Content-Security-Policy"] == "default-src 'self'"
-        assert b"<li>&lt;script&gt;alert(1)&lt;/script&gt;</li>" in response.content, response.content
-        from django.test import Client
-
-        assert Client(enforce_csrf_checks=True).post("/", {"post": "x"}).status_code == 403
-        """,
-        files={"templates/post_feed.html": "html+django"},
-    ),
-    ("template-escaping", "flask"): Check(
-        """
-        hostile = {"name": "<script>alert(1)</script>", "css_class": "class1 onmouseover=javascript:func()"}
-        html = client.get("/", query_string=hostile).text
-        assert '<p class="class1 onmouseover=javascript:func()">' in html, html
-        assert "Hello, &lt;script&gt;alert(1)&lt;/script&gt;!" in html, html
-        html = client.get("/", query_string={"css_class": 'x" onmouseover="func()'}).text
-        assert 'class="x&#34; onmouseover=&#34;func()"' in html, html
-        """,
-        files={"templates/greeting.html": "html+jinja"},
-    ),
-    ("template-escaping", "django"): Check(
-        """
-        hostile = {"name": "<script>alert(1)</script>", "css_class": "class1 onmouseover=javascript:func()"}
-        html = client.get("/", hostile).content.decode()
-        assert '<p class="class1 onmouseover=javascript:func()">' in html, html
-        assert "Hello, &lt;script&gt;alert(1)&lt;/script&gt;!" in html, html
-        html = client.get("/", {"css_class": 'x" onmouseover="func()'}).content.decode()
-        assert 'class="x&quot; onmouseover=&quot;func()"' in html, html
-        """,
-        files={"templates/greeting.html": "html+django"},
-    ),
-    ("form-validation", "flask"): Check(
-        """
-        import re
-
-        html = client.get("/").text
-        assert 'name="guests"' in html, html
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-        for data in ({"name": "", "guests": "2"}, {"name": "Ada", "guests": "11"}, {"name": "Ada", "guests": "x"}):
-            response = client.post("/", data={**data, "csrf_token": token})
-            assert response.status_code == 200, (data, response.status_code)
-            assert 'class="error"' in response.text, (data, response.text)
-        response = client.post("/", data={"name": "Ada", "guests": "2"})
-        assert response.status_code == 200, "a POST without the CSRF token is rejected"
-        assert "The CSRF token is missing." in response.text, response.text
-        response = client.post("/", data={"name": "Ada", "guests": "2", "csrf_token": token})
-        assert response.status_code == 302 and response.location == "/thanks", response.location
-        """,
-        files={"templates/rsvp.html": "html+jinja"},
-    ),
-    ("form-validation", "django"): Check(
-        """
-        assert b'name="guests"' in client.get("/").content
-        for data in ({"name": "", "guests": "2"}, {"name": "Ada", "guests": "11"}, {"name": "Ada", "guests": "x"}):
-            response = client.post("/", data)
-            assert response.status_code == 200, (data, response.status_code)
-            assert response.context["form"].errors, data
-            assert b'class="errorlist"' in response.content, response.content
-        response = client.post("/", {"name": "Ada", "guests": "2"})
-        assert response.status_code == 302 and response.url == "/thanks/", response
-        """,
-        files={"templates/rsvp.html": "html+django"},
-    ),
-    ("admin-interface", "flask"): Check(
-        """
-        response = client.get("/admin/post/")
-        assert response.status_code == 200, response.status_code
-        response = client.post("/admin/post/new/", data={"title": "First post", "body": "", "published": "y"})
-        assert response.status_code == 302, (response.status_code, response.text)
-        with app.app.app_context():
-            post = app.db.session.scalars(app.db.select(app.Post)).one()
-            assert post.title == "First post" and post.published
-        assert "First post" in client.get("/admin/post/").text
-        """
-    ),
-    ("admin-interface", "django"): Check(
-        """
-        migrate()
-        response = client.get("/admin/blog/post/")
-        assert response.status_code == 302 and response.url.startswith("/admin/login/"), response
-        from django.contrib.auth.models import User
-
-        client.force_login(User.objects.create_superuser("admin", "admin@example.com", "s3cret"))
-        response = client.post("/admin/blog/post/add/", {"title": "First post", "body": "", "published": "on"})
-        assert response.status_code == 302, response.status_code
-        post = app.Post.objects.get()
-        assert post.title == "First post" and post.published
-        response = client.get("/admin/blog/post/")
-        assert response.status_code == 200 and b"First post" in response.content
-        """
-    ),
-    ("json-api", "flask"): Check(
-        """
-        response = client.get("/api/books")
-        assert response.status_code == 200 and response.mimetype == "application/json"
-        assert response.json == [{"id": 1, "title": "Flask Web Development"}]
-        response = client.post("/api/books", json={"title": "Django for Beginners"})
-        assert response.status_code == 201 and response.json == {"id": 2, "title": "Django for Beginners"}
-        assert client.get("/api/books/2").json["title"] == "Django for Beginners"
-        assert client.get("/api/books/9").status_code == 404
-        assert client.get("/api/books/9").json == {"error": "not found"}
-        for body in ({}, {"title": ""}, [1]):
-            assert client.post("/api/books", json=body).status_code == 400, body
-        assert client.post("/api/books", data="{", content_type="application/json").status_code == 400
-        """
-    ),
-    ("json-api", "django"): Check(
-        """
-        response = client.get("/api/books/")
-        assert response.status_code == 200 and response["Content-Type"] == "application/json"
-        assert response.json() == [{"id": 1, "title": "Django for Beginners"}]
-        response = client.post("/api/books/", {"title": "Flask Web Development"}, content_type="application/json")
-        assert response.status_code == 201 and response.json() == {"id": 2, "title": "Flask Web Development"}
-        assert client.get("/api/books/2/").json()["title"] == "Flask Web Development"
-        assert client.get("/api/books/9/").status_code == 404
-        assert client.get("/api/books/9/").json() == {"error": "not found"}
-        for body in ({}, {"title": ""}, [1], "{"):
-            response = client.post("/api/books/", body, content_type="application/json")
-            assert response.status_code == 400, body
-        assert client.delete("/api/books/").status_code == 405
-        """
-    ),
-}
 
 
 # --- reading the content files ------------------------------------------------
@@ -346,11 +73,6 @@ def find_snippet(slug: str, subject: str, language: str) -> dict | None:
         if snippet["subject"] == subject and snippet["language"] == language:
             return snippet
     return None
-
-
-def as_file(code: str) -> str:
-    """The text of a file holding the snippet (the canonical YAML strips the final newline)."""
-    return code.rstrip("\n") + "\n"
 
 
 def runnable_programs() -> list[tuple[str, str]]:
@@ -383,7 +105,7 @@ def test_task_format(slug):
     for snippet in task["snippets"]:
         keys = [key for key in SNIPPET_KEYS if key in snippet]
         assert keys == list(snippet), f"unknown keys or order: {list(snippet)}"
-        assert snippet["language"] in LANGUAGES
+        assert known_language(snippet["language"]), snippet["language"]
         assert snippet.get("code", "").strip(), "a snippet needs code"
         assert snippet.get("explanation"), "a snippet needs an explanation"
         assert "runnable" not in snippet or snippet["runnable"] is False, "omit runnable when it is true"
@@ -498,63 +220,11 @@ def test_check_files_name_existing_templates(key):
 
 # --- running the programs ---------------------------------------------------------
 
-DRIVER_PREAMBLES = {
-    "flask": """
-        import app
 
-        client = app.app.test_client()
-    """,
-    "django": """
-        import app
-        from django.core.management import call_command
-        from django.test import Client
-        from django.test.utils import setup_test_environment
-
-        setup_test_environment()
-        call_command("check", fail_level="WARNING")
-        client = Client()
-
-
-        def migrate():
-            call_command("migrate", run_syncdb=True, verbosity=0)
-    """,
-}
-
-
-def write_program(directory: Path, slug: str, subject: str) -> None:
-    check = CHECKS[(slug, subject)]
-    program = find_snippet(slug, subject, "python")
-    (directory / PROGRAM_FILE).write_text(as_file(program["code"]), encoding="utf-8")
-    for relative, language in check.files.items():
-        target = directory / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(as_file(find_snippet(slug, subject, language)["code"]), encoding="utf-8")
-    driver = textwrap.dedent(DRIVER_PREAMBLES[subject]) + textwrap.dedent(check.code) + f"\nprint({OK_MARKER!r})\n"
-    (directory / DRIVER_FILE).write_text(driver, encoding="utf-8")
-
-
-def clean_environment(directory: Path) -> dict[str, str]:
-    """The environment without the project's Django or Flask configuration."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "FLASK_", "PYTHON", "DATABASE_"))
-    }
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["HOME"] = str(directory)
-    return env
-
-
-def run_program(directory: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, *STRICT_WARNINGS, DRIVER_FILE],
-        cwd=directory,
-        env=clean_environment(directory),
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        check=False,
-    )
+def program(slug: str, subject: str) -> Program:
+    """The Python program of ``slug`` and ``subject``, with its task's other snippets for the subject."""
+    siblings = {s["language"]: s["code"] for s in TASKS[slug]["snippets"] if s["subject"] == subject}
+    return Program(slug, subject, "python", siblings["python"], siblings)
 
 
 @pytest.fixture(scope="module")
@@ -567,9 +237,7 @@ def program_runs(request, tmp_path_factory):
         runs = {}
         for key in runnable_programs():
             if key in CHECKS and key in selected:
-                directory = tmp_path_factory.mktemp("-".join(key))
-                write_program(directory, *key)
-                runs[key] = pool.submit(run_program, directory)
+                runs[key] = pool.submit(run, program(*key))
         yield runs
         pool.shutdown(cancel_futures=True)
 
@@ -578,13 +246,8 @@ def program_runs(request, tmp_path_factory):
 def test_program_runs(key, program_runs):
     if key not in CHECKS:
         pytest.fail(f"no entry in CHECKS for {key}")
-    try:
-        result = program_runs[key].result()
-    except subprocess.TimeoutExpired as timeout:
-        pytest.fail(f"timed out after {RUN_TIMEOUT}s\n{timeout.stderr}")
+    result = program_runs[key].result()
     hint = ""
-    if "ModuleNotFoundError" in result.stderr:
+    if "ModuleNotFoundError" in result.output:
         hint = "\n(a framework extension is missing: install tests/requirements.txt)"
-    assert result.returncode == 0 and OK_MARKER in result.stdout, (
-        f"exit status {result.returncode}{hint}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
-    )
+    assert result.passed, f"{result.outcome}{hint}\n{result.error}\n--- output\n{result.output}"
