@@ -203,7 +203,7 @@ def run_sql(program, timeout=RUN_TIMEOUT):
     return _outcome(completed, elapsed, timeout_error, "sqlite", versions)
 
 
-RUNNERS = {"python": run_python, "python3": run_python, "py": run_python, "sql": run_sql, "sqlite3": run_sql}
+RUNNERS = {"python": run_python, "python3": run_python, "py": run_python, "sql": run_sql}
 
 
 def has_runner(language):

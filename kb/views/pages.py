@@ -35,6 +35,7 @@ from ..models import (
     Task,
 )
 from ..preview import wants_preview
+from ..run_records import attach_last_runs, excerpt_context, with_last_run
 
 # Comparisons the home page and the sitemap feature when both subjects exist.
 # Without any of them, the first subjects of the most common kind are featured.
@@ -311,10 +312,11 @@ def source_detail(request, slug):
         .select_related("claim__subject", "claim__dimension")
         .order_by("claim__subject__name", "claim__order", "claim__key")
     )
-    excerpts = (
+    excerpts = excerpt_context(
         Excerpt.objects.filter(source=source)
         .order_by("order", "key")
-        .prefetch_related(Prefetch("evidence", queryset=published_evidence))
+        .prefetch_related(Prefetch("evidence", queryset=published_evidence)),
+        source,
     )
     snippets = (
         Snippet.objects.filter(derived_from__source=source)
@@ -364,13 +366,14 @@ def snippet_index(request):
     subjects = list(Subject.objects.filter(snippets__isnull=False).distinct().order_by("name"))
     form = SnippetFilterForm(request.GET, tasks, subjects)
     task_slug, subject_slug = form.valid_value("task"), form.valid_value("subject")
-    snippets = Snippet.objects.select_related("task", "subject").order_by(
+    snippets = with_last_run(Snippet.objects.select_related("task", "subject")).order_by(
         "task__order", "task__title", "subject__name", "order"
     )
     if task_slug:
         snippets = snippets.filter(task__slug=task_slug)
     if subject_slug:
         snippets = snippets.filter(subject__slug=subject_slug)
+    snippets = attach_last_runs(snippets)
     by_task = OrderedDict()
     for snippet in snippets:
         by_task.setdefault(snippet.task_id, {"task": snippet.task, "snippets": []})["snippets"].append(snippet)
@@ -379,7 +382,7 @@ def snippet_index(request):
         "kb/snippet_index.html",
         {
             "page_title": "Code snippets",
-            "page_description": "The same small tasks written for each framework, side by side, checked to run.",
+            "page_description": "The same small tasks done with each subject, side by side, with their last run.",
             "nav_section": "snippets",
             "form": form,
             "tasks": list(by_task.values()),
@@ -390,8 +393,8 @@ def snippet_index(request):
 
 def task_detail(request, slug):
     task = get_object_or_404(Task, slug=slug)
-    snippets = (
-        Snippet.objects.filter(task=task)
+    snippets = attach_last_runs(
+        with_last_run(Snippet.objects.filter(task=task))
         .select_related("subject", "derived_from__source")
         .order_by("subject__name", "order", "pk")
     )
@@ -404,7 +407,7 @@ def task_detail(request, slug):
         "kb/task_detail.html",
         {
             "page_title": f"{task.title}: code side by side",
-            "page_description": describe(task.description_html, f"{task.title}, written for each framework."),
+            "page_description": describe(task.description_html, f"{task.title}, done with each subject."),
             "nav_section": "snippets",
             "task": task,
             "columns": columns,
