@@ -23,7 +23,7 @@ from .quotes import closest_passage, normalize
 
 CONTEXT_CHARS = 200  # at most this much context on each side: a sentence, never the text
 _TOKEN = re.compile(r"\S+")
-_SENTENCE_END = re.compile("[.!?\u2026:][\"'\u201d\u2019)\\]]*$")
+_SENTENCE_END = re.compile("[.!?\u2026][\"'\u201d\u2019)\\]]*$")
 
 
 class CapturedText:
