@@ -162,11 +162,6 @@ class SubjectQuerySet(models.QuerySet):
     def with_kind(self):
         return self.select_related("kind")
 
-    def by_slugs(self, slugs):
-        """Subjects in the order of ``slugs``; unknown slugs are left out."""
-        found = {subject.slug: subject for subject in self.filter(slug__in=slugs)}
-        return [found[slug] for slug in slugs if slug in found]
-
 
 class Subject(Rendered, Timestamped):
     markdown_fields = ("summary",)
