@@ -22,3 +22,8 @@ import tempfile  # noqa: E402
 
 KB_CONTENT_CACHE = Path(tempfile.mkdtemp(prefix="kb-test-parse-cache-"))  # noqa: F405
 atexit.register(shutil.rmtree, KB_CONTENT_CACHE, ignore_errors=True)
+
+# h14b: the test client sends no Host header (it uses SERVER_NAME "testserver"); tests of the
+# Host requirement turn it on. Absolute URLs are built on the test client's origin.
+KB_REQUIRE_HOST_HEADER = False
+KB_SITE_URL = "http://testserver"
