@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from simple_history.admin import SimpleHistoryAdmin
-from simple_history.utils import bulk_update_with_history
 
 from . import models as m
 from .admin_forms import (
@@ -28,7 +27,6 @@ from .admin_forms import (
 from .capture_forms import SourceForm
 from .captures import store_capture
 from .preview import PREVIEW_PARAM
-from .signals import content_changed
 from .verification import verify_source
 
 admin.site.site_header = "Knowledge base editors"
@@ -493,18 +491,10 @@ class ClaimAdmin(KBAdmin):
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def _set_status(self, request, queryset, status, reason):
-        now = timezone.now()
-        claims = [claim for claim in queryset.select_related("subject", "dimension") if claim.status != status]
+        # History, cache generation and search index follow in ClaimQuerySet.set_status.
+        claims = queryset.set_status(status, user=request.user, reason=reason)
         for claim in claims:
-            claim.status = status
-            claim.updated = now
-        if claims:
-            bulk_update_with_history(
-                claims, m.Claim, ["status", "updated"], default_user=request.user, default_change_reason=reason
-            )
-            content_changed()  # a bulk update sends no post_save: the cached pages must still go
-            for claim in claims:
-                self.log_change(request, claim, [{"changed": {"fields": ["Status"]}}])
+            self.log_change(request, claim, [{"changed": {"fields": ["Status"]}}])
         return claims
 
     @admin.action(description="Publish selected claims (those with evidence)", permissions=["change"])

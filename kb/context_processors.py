@@ -1,5 +1,7 @@
 """Template context shared by every page. Touches no database (500.html may rely on it)."""
 
+from . import site_url
+
 SITE_NAME = "Comparison KB"
 SITE_TAGLINE = "Technologies side by side, with who said so and in which words."
 
@@ -8,5 +10,6 @@ def site(request):
     return {
         "site_name": SITE_NAME,
         "site_tagline": SITE_TAGLINE,
-        "default_canonical_url": request.build_absolute_uri(request.path),
+        "site_url": site_url.origin(),
+        "default_canonical_url": site_url.absolute(request.path),
     }

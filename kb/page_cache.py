@@ -4,6 +4,11 @@ The cache key carries the content generation (kb.models.ContentVersion), which e
 change bumps in the database; a page cached under an older generation is never served
 again, on any process or host, whatever cache backend is in use. Responses carry an
 ETag and Last-Modified, and a conditional request is answered with a 304.
+
+The key is one page: scheme, host (validated before this middleware runs, see
+kb.site_url), path and only the query parameters the page understands, normalised
+(kb.query_params); the view is handed that same reduced query, so junk parameters
+neither make new entries nor change what is rendered.
 """
 
 import hashlib
@@ -17,6 +22,7 @@ from django.utils.http import http_date
 
 from .models import ContentVersion
 from .preview import PREVIEW_PARAM
+from .query_params import understood
 
 CACHED_HEADERS = ("Content-Type", "Content-Language", "Access-Control-Allow-Origin", "Content-Disposition", "Vary")
 PRIVATE_PREFIXES = ("/admin/",)
@@ -42,7 +48,9 @@ def is_cacheable_response(response):
 
 
 def _key(generation, request):
-    digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+    query = request.GET.urlencode()
+    page = f"{request.scheme}://{request.get_host()}{request.path}" + (f"?{query}" if query else "")
+    digest = hashlib.sha256(page.encode()).hexdigest()
     return f"kb:page:{generation}:{digest}"
 
 
@@ -62,6 +70,7 @@ class PageCacheMiddleware:
     def __call__(self, request):
         if not settings.KB_PAGE_CACHE_SECONDS or not is_cacheable_request(request):
             return self.get_response(request)
+        request.GET = understood(request)
         # The primary's generation: a replica that lags must not decide what is fresh.
         generation, changed = ContentVersion.objects.using(router.db_for_write(ContentVersion)).current()
         key = _key(generation, request)

@@ -7,6 +7,8 @@ Highlighted code comes from Pygments, whose output is built from escaped text
 and CSS classes only.
 """
 
+import re
+
 import markdown
 import nh3
 from markdown.extensions import Extension
@@ -43,14 +45,27 @@ ALLOWED_ATTRIBUTES = {
 }
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 
+# Control characters (all but tab, line feed and carriage return; C1 too) and the two
+# non-characters XML 1.0 refuses. The sanitiser decodes "&#1;" into U+0001, which no
+# XML document (an Atom feed) can carry, and which means nothing on a page.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def strip_control(text):
+    """``text`` without control characters (tab and line ends kept)."""
+    return _CONTROL.sub("", text) if text else text
+
 
 def sanitize(html):
-    return nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=ALLOWED_URL_SCHEMES,
-        link_rel="nofollow noopener",
+    """Allowlisted HTML, with no control characters."""
+    return strip_control(
+        nh3.clean(
+            html,
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            url_schemes=ALLOWED_URL_SCHEMES,
+            link_rel="nofollow noopener",
+        )
     )
 
 

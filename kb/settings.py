@@ -65,6 +65,11 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "kb.middleware.CrossOriginResourcePolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Slow requests logged (kb.logs); then, before any cache lookup: a Host (port included) the
+    # site serves, and only GET/HEAD on public pages (405 with Allow otherwise).
+    "kb.logs.SlowRequestMiddleware",
+    "kb.site_url.HostValidationMiddleware",
+    "kb.middleware.PublicMethodsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Below every middleware that adds headers, so cached pages carry them too.
     "kb.page_cache.PageCacheMiddleware",
@@ -178,7 +183,8 @@ STORAGES = {
 KB_CONTENT_DIR = BASE_DIR / "content"
 # How many subjects one comparison may show side by side (the benchmark raises it to 10).
 KB_COMPARE_MAX_SUBJECTS = int(os.environ.get("KB_COMPARE_MAX_SUBJECTS", "8"))
-# Parsed content files, keyed by their bytes; private to this checkout (never a shared temp folder).
+# Parsed content files, keyed by their bytes and the readers' code; private to this checkout
+# (never a shared temp folder).
 KB_CONTENT_CACHE = Path(os.environ.get("KB_CONTENT_CACHE", BASE_DIR / ".cache" / "content"))
 _default_archive = BASE_DIR.parent / "shared" / "sources"
 KB_SOURCE_ARCHIVE = Path(os.environ["KB_SOURCE_ARCHIVE"]) if os.environ.get("KB_SOURCE_ARCHIVE") else None
@@ -223,4 +229,36 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [_NONE],
         "object-src": [_NONE],
     }
+}
+
+# Site origin, hosts, logs (h14b) ------------------------------------------------------------
+# The public origin: every absolute URL (canonical, Open Graph, sitemap, feeds, exports) is built
+# on it, never on the request's Host. The default suits `make run`; production sets its own.
+KB_SITE_URL = os.environ.get("KB_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# DJANGO_ALLOWED_HOSTS entries may name a port ("example.org:8443"): Django compares names only,
+# kb.site_url checks the port too (none, 80, 443, KB_SITE_URL's port, or one named here).
+KB_ALLOWED_HOST_PORTS = {host.lower() for host in ALLOWED_HOSTS if host.rsplit(":", 1)[-1].isdigit()}
+ALLOWED_HOSTS = [host.rsplit(":", 1)[0] if host in KB_ALLOWED_HOST_PORTS else host for host in ALLOWED_HOSTS]
+# An HTTP/1.1 request without a Host header is refused (400).
+KB_REQUIRE_HOST_HEADER = True
+
+# One-line records to standard error: request errors with path, status and traceback (django.request),
+# slow requests (kb.logs.SlowRequestMiddleware), and the knowledge base's own summaries ("kb.*" loggers:
+# load_content, capture_source ...: logging.getLogger("kb.content") etc.).
+LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO").upper()
+# Requests slower than this many milliseconds are logged as warnings (0 turns it off).
+SLOW_REQUEST_MS = int(os.environ.get("DJANGO_SLOW_REQUEST_MS", "1000"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"line": {"()": "kb.logs.OneLineFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "root": {"handlers": ["stderr"], "level": "WARNING"},
+    "loggers": {
+        "django": {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False},
+        # 4xx are the client's business; 5xx (with their traceback) are ours.
+        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+        "django.server": {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False},
+        "kb": {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False},
+    },
 }

@@ -1,9 +1,20 @@
 """sitemap.xml: every public page a search engine should know about."""
 
-from django.contrib.sitemaps import Sitemap
+from django.contrib import sitemaps
 from django.urls import reverse
 
+from . import site_url
 from .models import Claim, Dimension, Source, Subject, Task
+
+
+class Sitemap(sitemaps.Sitemap):
+    """URLs on the configured site origin (KB_SITE_URL), never on the request's Host."""
+
+    def get_protocol(self, protocol=None):
+        return site_url.scheme()
+
+    def get_domain(self, site=None):
+        return site_url.netloc()
 
 
 class SubjectSitemap(Sitemap):

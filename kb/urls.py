@@ -5,7 +5,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path, register_converter
 
 from . import converters, views
-from .feeds import RecentClaimsFeed, SubjectClaimsFeed
+from .feeds import ComparisonFeed, RecentClaimsFeed, SubjectClaimsFeed
 from .sitemaps import SITEMAPS
 from .views.pages import robots_txt
 
@@ -15,6 +15,7 @@ app_patterns = [
     path("", views.home, name="home"),
     path("compare/", views.compare_form, name="compare-form"),
     path("compare/<compare:spec>/", views.comparison, name="compare"),
+    path("compare/<compare:spec>/feed/", ComparisonFeed(), name="feed-compare"),
     path("compare/<compare:spec>.json", views.comparison_json, name="compare-json"),
     path("compare/<compare:spec>.csv", views.comparison_csv, name="compare-csv"),
     path("subjects/", views.subject_list, name="subject-list"),

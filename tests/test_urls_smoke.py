@@ -101,6 +101,19 @@ def test_unknown_slugs_are_404(client, real_content, name, args):
     assert client.get(reverse(f"kb:{name}", args=args)).status_code == 404
 
 
-def test_draft_claims_of_the_real_content_are_404_for_readers(client, real_content):
-    for claim in Claim.objects.exclude(status="published").select_related("subject")[:20]:
+@pytest.fixture
+def real_draft(real_content):
+    """A claim of the real content turned back into a draft (the real content has none; rolled back after)."""
+    claim = Claim.objects.published().select_related("subject").order_by("pk").first()
+    claim.status = "draft"
+    claim.save()
+    return claim
+
+
+def test_draft_claims_of_the_real_content_are_404_for_readers(client, real_draft):
+    drafts = list(Claim.objects.exclude(status="published").select_related("subject")[:20])
+    assert real_draft in drafts
+    for claim in drafts:
         assert client.get(claim.get_absolute_url()).status_code == 404
+    published = Claim.objects.published().select_related("subject").first()
+    assert client.get(published.get_absolute_url()).status_code == 200

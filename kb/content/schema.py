@@ -15,7 +15,7 @@ from .. import models as m
 class Spec:
     model: type
     key: tuple  # model fields forming the natural key (foreign keys stand for their target's key)
-    fields: tuple = ()  # plain fields carried by files
+    fields: tuple = ()  # plain fields carried by files (the readers may group some: a source's capture block)
     refs: dict = field(default_factory=dict)  # foreign key field -> target model, outside the key
     late_refs: dict = field(default_factory=dict)  # foreign keys to the same model, set once all its rows exist
 
@@ -32,7 +32,8 @@ class Spec:
         return self.model._meta.get_field(name).is_relation
 
 
-# In dependency order: a spec only refers to specs before it.
+# In dependency order: a spec's key and refs only refer to specs before it; its late_refs (to its
+# own model, e.g. a claim's superseded_by) are set once all its rows exist.
 SPECS = [
     Spec(m.SubjectKind, key=("slug",), fields=("name", "description", "order")),
     Spec(

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.text import get_text_list
 
+from .. import site_url
 from ..comparison import (
     MAX_SUBJECTS,
     MIN_SUBJECTS,
@@ -218,7 +219,7 @@ def comparison(request, spec):
             f"{get_text_list([s.name for s in subjects], 'and')} compared side by side on "
             f"{len(table.rows)} dimensions, each cell with the sources' own words and where they disagree."
         ),
-        "canonical_url": request.build_absolute_uri(canonical),
+        "canonical_url": site_url.absolute(canonical),
         "robots_noindex": preview,
         "nav_section": "compare",
         "preview": preview,
@@ -266,7 +267,7 @@ def comparison_json(request, spec):
     data = table_as_data(
         table,
         rows,
-        absolute=request.build_absolute_uri,
+        absolute=site_url.absolute,
         filters=dict(filterset.active),
         errors={name: list(errors) for name, errors in filterset.form.errors.items()},
         preview=preview,
@@ -289,7 +290,7 @@ def comparison_csv(request, spec):
     if not preview:
         response["Access-Control-Allow-Origin"] = "*"
     writer = csv.writer(response)
-    writer.writerows(table_as_csv_rows(rows, absolute=request.build_absolute_uri))
+    writer.writerows(table_as_csv_rows(rows, absolute=site_url.absolute))
     return _finish(response, preview)
 
 
@@ -334,7 +335,7 @@ def compare_form(request):
             f"Choose {MIN_SUBJECTS} to {MAX_SUBJECTS} subjects and see them side by side, "
             "with every cell sourced in the sources' own words."
         ),
-        "canonical_url": request.build_absolute_uri(reverse("kb:compare-form")),
+        "canonical_url": site_url.absolute(reverse("kb:compare-form")),
         "robots_noindex": bool(request.GET),
         "nav_section": "compare",
         "errors": errors,

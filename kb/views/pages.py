@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
+from .. import site_url
 from ..models import (
     Claim,
     Dimension,
@@ -423,6 +424,6 @@ def robots_txt(request):
     return render(
         request,
         "robots.txt",
-        {"sitemap_url": request.build_absolute_uri(reverse("kb:sitemap"))},
+        {"sitemap_url": site_url.absolute(reverse("kb:sitemap"))},
         content_type="text/plain; charset=utf-8",
     )

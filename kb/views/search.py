@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from django.shortcuts import render
 
 from .. import search as kb_search
+from .. import site_url
 
 
 def search(request):
@@ -28,8 +29,6 @@ def search(request):
             "truncated": len(raw.strip()) > kb_search.MAX_QUERY_LENGTH,
             "max_length": kb_search.MAX_QUERY_LENGTH,
             "robots_noindex": bool(query),
-            "canonical_url": request.build_absolute_uri(
-                f"{request.path}?{urlencode({'q': query})}" if query else request.path
-            ),
+            "canonical_url": site_url.absolute(f"{request.path}?{urlencode({'q': query})}" if query else request.path),
         },
     )
