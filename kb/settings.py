@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "kb.middleware.CrossOriginResourcePolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Compresses what the page cache returns, never responses with secrets (kb.compression: BREACH).
+    "kb.compression.CompressionMiddleware",
     # Below every middleware that adds headers, so cached pages carry them too.
     "kb.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
