@@ -6,7 +6,7 @@ class KbConfig(AppConfig):
     verbose_name = "Knowledge base"
 
     def ready(self):
-        from . import search_index, signals
+        from . import featured, search_index, signals  # noqa: F401 (featured registers a check)
 
         signals.connect()
         search_index.connect()

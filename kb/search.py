@@ -9,9 +9,9 @@ in ``<mark>``.
 The engine is the database's own, chosen by ``connection.vendor``, over the documents
 of :mod:`kb.search_index` (one per public object; titles weigh more than bodies):
 
-- PostgreSQL: ``plainto_tsquery('english', …)`` on the generated ``vector`` column (GIN
+- PostgreSQL: ``to_tsquery('english', …)`` (built by ``prefix_tsquery``) on the generated ``vector`` column (GIN
   index), ranked with ``ts_rank_cd``, highlighted with ``ts_headline``;
-- SQLite: the FTS5 table ``kb_search_fts`` (porter stemmer), ranked with ``bm25()``,
+- SQLite: the FTS5 table ``kb_search_fts`` (porter stemmer, ``"word" *`` prefixes), ranked with ``bm25()``,
   highlighted with ``highlight()`` and ``snippet()``;
 - anything else: every word as a case-insensitive substring of the documents.
 
@@ -39,6 +39,7 @@ from .search_index import document_id_range
 
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 8
+MIN_PREFIX = 3  # words this long also match as prefixes ("async" finds "asynchronous")
 PER_GROUP = 20
 CANDIDATES = 1000  # per kind: documents ranked for one search, at most
 SNIPPET_WORDS = 24
@@ -137,9 +138,23 @@ class Hit:
 # Engines: each returns {kind: [Hit, ...]} with at most ``limit`` hits per kind, best first.
 
 
+def prefix_tsquery(terms):
+    """A ``to_tsquery`` text from plain words: each quoted, a prefix when long enough, all required.
+
+    ``terms_of`` keeps letters and digits only, so no tsquery syntax can get in; quoting and
+    doubling quotes and backslashes keeps it so even if that ever changed.
+    """
+    parts = []
+    for term in terms:
+        quoted = "'{}'".format(term.replace("\\", "\\\\").replace("'", "''"))
+        parts.append(quoted + (":*" if len(term) >= MIN_PREFIX else ""))
+    return " & ".join(parts)
+
+
 def _postgresql(connection, terms, limit):
     """One statement: per kind, the first CANDIDATES matches from the GIN index, ranked; headlines for the top."""
-    tsquery = "plainto_tsquery('english', %s)"
+    tsquery = "to_tsquery('english', %s)"
+    query = prefix_tsquery(terms)
     branches, params = [], []
     for position, group in enumerate(GROUPS):
         low, high = document_id_range(group.kind)
@@ -151,14 +166,13 @@ def _postgresql(connection, terms, limit):
                        LIMIT %s) c
                  ORDER BY rank DESC, c.id LIMIT %s)"""
         )
-        params += [" ".join(terms), low, high, " ".join(terms), CANDIDATES, limit]
+        params += [query, low, high, query, CANDIDATES, limit]
     sql = f"""
         SELECT top.position, top.object_id,
                ts_headline('english', translate(top.title, '<>', chr(1) || chr(4)), {tsquery}, %s),
                ts_headline('english', translate(top.body, '<>', chr(1) || chr(4)), {tsquery}, %s)
         FROM ({" UNION ALL ".join(branches)}) top
         ORDER BY top.position, top.rank DESC, top.id"""
-    query = " ".join(terms)
     title_options = f"StartSel={START}, StopSel={STOP}, HighlightAll=true"
     body_options = (
         f"StartSel={START}, StopSel={STOP}, MaxWords={SNIPPET_WORDS}, MinWords={SNIPPET_WORDS // 2}, "
@@ -171,8 +185,11 @@ def _postgresql(connection, terms, limit):
 
 
 def _fts5_query(terms):
-    """An FTS5 query from plain words: each a quoted string, all required. Never raw input."""
-    return " ".join('"{}"'.format(term.replace('"', '""')) for term in terms)
+    """An FTS5 query from plain words: each a quoted string (a prefix when long enough), all required.
+
+    Never raw input: ``"async" *`` matches "asynchronous" too.
+    """
+    return " ".join('"{}"{}'.format(term.replace('"', '""'), " *" if len(term) >= MIN_PREFIX else "") for term in terms)
 
 
 def _sqlite(connection, terms, limit):

@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "kb.site_url.HostValidationMiddleware",
     "kb.middleware.PublicMethodsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Compresses what the page cache returns, never responses with secrets (kb.compression: BREACH).
+    "kb.compression.CompressionMiddleware",
     # Below every middleware that adds headers, so cached pages carry them too.
     "kb.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -145,6 +147,8 @@ else:
 KB_PAGE_CACHE = "default"
 # How long a whole public page may be cached (0 turns the page cache off); edits invalidate at once.
 KB_PAGE_CACHE_SECONDS = int(os.environ.get("KB_PAGE_CACHE_SECONDS", "3600"))
+# How long a comparison's link-preview picture is kept (kb.preview_image); content changes redraw it at once.
+KB_PREVIEW_IMAGE_SECONDS = int(os.environ.get("KB_PREVIEW_IMAGE_SECONDS", "86400"))
 
 # Failed logins are throttled by django-axes: after AXES_FAILURE_LIMIT failures for one
 # username from one address, that pair is locked out for the cool-off time (HTTP 429).

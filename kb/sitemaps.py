@@ -85,7 +85,7 @@ class FeaturedComparisonSitemap(Sitemap):
     priority = 0.9
 
     def items(self):
-        from .views.pages import featured_comparisons
+        from .featured import featured_comparisons
 
         return [comparison["url"] for comparison in featured_comparisons()]
 

@@ -7,6 +7,7 @@ from django.urls import include, path, register_converter
 from . import converters, views
 from .feeds import ComparisonFeed, RecentClaimsFeed, SubjectClaimsFeed
 from .sitemaps import SITEMAPS
+from .views import share
 from .views.pages import robots_txt
 
 register_converter(converters.CompareSpecConverter, "compare")
@@ -18,6 +19,9 @@ app_patterns = [
     path("compare/<compare:spec>/feed/", ComparisonFeed(), name="feed-compare"),
     path("compare/<compare:spec>.json", views.comparison_json, name="compare-json"),
     path("compare/<compare:spec>.csv", views.comparison_csv, name="compare-csv"),
+    path("compare/<compare:spec>/preview.png", share.comparison_preview, name="compare-preview"),
+    path("compare/<compare:spec>/cite.bib", share.comparison_bibtex, name="compare-bibtex"),
+    path("compare/<compare:spec>/cite.json", share.comparison_csl, name="compare-csl"),
     path("subjects/", views.subject_list, name="subject-list"),
     path("subjects/<slug:slug>/", views.subject_detail, name="subject"),
     path("dimensions/", views.dimension_list, name="dimension-list"),
@@ -32,6 +36,7 @@ app_patterns = [
     path("feeds/subjects/<slug:slug>/", SubjectClaimsFeed(), name="feed-subject"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", robots_txt, name="robots"),
+    path("favicon.ico", share.favicon, name="favicon"),
 ]
 
 urlpatterns = [

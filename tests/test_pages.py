@@ -166,7 +166,7 @@ def test_static_assets_are_deferred_scripts_and_stylesheets(client, sample_kb):
 def test_home_lists_featured_kinds_groups_and_recent_changes(client, sample_kb):
     response = client.get(reverse("kb:home"))
     html = text_of(response)
-    # No flask/django in the sample: the first subjects of the most common kind are featured.
+    # The sample's content/featured.yaml features alpha-vs-beta.
     assert reverse("kb:compare", args=[["alpha", "beta"]]) in html
     assert "Alpha vs Beta" in html
     assert "Tool" in html and "Plugin" in html
@@ -175,10 +175,15 @@ def test_home_lists_featured_kinds_groups_and_recent_changes(client, sample_kb):
     assert "Fast enough to start" not in html  # a draft
 
 
-def test_home_features_flask_vs_django_when_both_exist(client, sample_kb):
+def test_home_features_what_the_content_features(client, sample_kb):
+    from kb.models import FeaturedComparison
+
     kind = Subject.objects.get(slug="alpha").kind
     Subject.objects.create(slug="flask", name="Flask", kind=kind)
     Subject.objects.create(slug="django", name="Django", kind=kind)
+    html = client.get(reverse("kb:home")).content.decode()
+    assert 'href="/compare/flask-vs-django/"' not in html  # no engine default names a domain
+    FeaturedComparison.objects.create(path="flask-vs-django", title="Flask vs Django", order=2)
     html = client.get(reverse("kb:home")).content.decode()
     assert 'href="/compare/flask-vs-django/"' in html
 

@@ -8,7 +8,7 @@ from kb.models import Claim, Dimension, Evidence, Excerpt, Snippet, Source, Stat
 # (url name, args, queries). Anonymous readers: no session or user queries, but one read of the
 # content generation for the page cache (kb.page_cache) before the page's own queries.
 PINNED = [
-    ("kb:home", [], 9),  # 1 fewer when the configured featured pair exists
+    ("kb:home", [], 8),  # featured comparisons and their subjects: 2 (3 with a former slug)
     ("kb:subject-list", [], 2),
     ("kb:subject", ["alpha"], 8),
     ("kb:subject", ["beta"], 8),

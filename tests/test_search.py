@@ -160,3 +160,16 @@ def test_repeated_q_parameter_uses_the_last(client, sample_kb):
     response = client.get("/search/?q=zzz&q=alpha")
     assert response.status_code == 200
     assert response.context["search_query"] == "alpha"
+
+
+def test_a_long_query_is_shortened_in_the_page_title(client, sample_kb):
+    query = "widgets " + "x" * 3000
+    response = client.get(reverse("kb:search"), {"q": query})
+    assert response.status_code == 200
+    title = response.context["page_title"]
+    assert title == "Search results for “" + query[:59] + "…”"
+    html = response.content.decode()
+    head_title = html[html.index("<title>") : html.index("</title>")]
+    assert "x" * 60 not in head_title and "…" in head_title
+    short = client.get(reverse("kb:search"), {"q": "widgets"})
+    assert short.context["page_title"] == "Search results for “widgets”"

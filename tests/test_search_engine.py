@@ -67,7 +67,7 @@ def check_postgresql_searches_the_gin_indexed_tsvector():
     )
     search_index.rebuild()
     sql = search_sql("ships")  # a rare word ("widgets" is in the title of every excerpt of the sample)
-    assert "plainto_tsquery('english'" in sql and "@@" in sql and "ts_rank_cd" in sql and "ts_headline" in sql
+    assert "to_tsquery('english'" in sql and "@@" in sql and "ts_rank_cd" in sql and "ts_headline" in sql
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN {sql}")
         plan = "\n".join(row[0] for row in cursor.fetchall())
@@ -89,7 +89,30 @@ def check_sqlite_searches_the_fts5_table():
 def test_queries_are_reduced_to_plain_words():
     terms = kb_search.terms_of("zq'x\"y OR NOT title:widgets* (NEAR) -a_b")
     assert terms == ["zq", "x", "y", "OR", "NOT", "title", "widgets", "NEAR", "a", "b"][: kb_search.MAX_TERMS]
-    assert kb_search._fts5_query(["alpha", "OR", 'x"y']) == '"alpha" "OR" "x""y"'
+    assert kb_search._fts5_query(["alpha", "OR", 'x"y']) == '"alpha" * "OR" "x""y" *'
+    assert kb_search.prefix_tsquery(["alpha", "OR", "x'y", "a\\b"]) == "'alpha':* & 'OR' & 'x''y':* & 'a\\\\b':*"
+
+
+# Prefixes ---------------------------------------------------------------------------------
+
+
+def test_a_word_finds_longer_words_it_begins(sample_kb):
+    """ "async" finds "asynchronous" (and the word itself), on both engines."""
+    source = Source.objects.get(slug="sample")
+    Excerpt.objects.create(source=source, key="long", text="Tornado is an asynchronous networking library.")
+    Excerpt.objects.create(source=source, key="short", text="Async views arrived later.")
+    Excerpt.objects.create(source=source, key="other", text="Nothing of the kind here.")
+    assert sorted(names("async", "excerpts")) == ["sample/long", "sample/short"]
+    assert names("asynchronous", "excerpts") == ["sample/long"]
+    assert names("async networking", "excerpts") == ["sample/long"]
+    highlight = found("async", "excerpts")[0].search_highlight
+    assert "<mark>" in highlight
+
+
+def test_short_words_are_not_prefixes(sample_kb):
+    source = Source.objects.get(slug="sample")
+    Excerpt.objects.create(source=source, key="go", text="Gophers everywhere.")
+    assert names("go", "excerpts") == []
 
 
 # Ranking, stemming, highlights -----------------------------------------------------------

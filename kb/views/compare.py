@@ -31,6 +31,7 @@ from ..comparison import (
 from ..filters import FILTER_PARAMS, ComparisonFilter
 from ..models import COMPARE_SEPARATOR
 from ..preview import PREVIEW_PARAM, wants_preview
+from .share import comparison_share_context
 
 CARRIED_PARAMS = (*FILTER_PARAMS, PREVIEW_PARAM)
 
@@ -243,6 +244,7 @@ def comparison(request, spec):
         "addable": resolved.catalogue.grouped_by_kind(exclude=subjects),
         "max_subjects": MAX_SUBJECTS,
         "support_legend": [(value, SUPPORT_ICONS[value], label) for value, label in SUPPORT_LABELS.items()],
+        **comparison_share_context(request, subjects),
     }
     return _finish(render(request, "kb/compare.html", context), preview)
 

@@ -19,6 +19,7 @@ from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
 from .. import site_url
+from ..featured import featured_comparisons
 from ..models import (
     Claim,
     Dimension,
@@ -38,9 +39,6 @@ from ..models import (
 from ..preview import wants_preview
 from ..run_records import attach_last_runs, excerpt_context, with_last_run
 
-# Comparisons the home page and the sitemap feature when both subjects exist.
-# Without any of them, the first subjects of the most common kind are featured.
-FEATURED_COMPARISONS = [("flask", "django")]
 RECENT_CHANGES = 10
 DESCRIPTION_LENGTH = 30  # words
 
@@ -53,26 +51,6 @@ def describe(html, fallback=""):
 
 def compare_url(subjects):
     return reverse("kb:compare", args=[[subject.slug for subject in subjects]])
-
-
-def featured_comparisons():
-    """Featured comparisons as dicts of ``subjects``, ``title`` and ``url`` (one or two queries)."""
-    wanted = {slug for pair in FEATURED_COMPARISONS for slug in pair}
-    found = {subject.slug: subject for subject in Subject.objects.filter(slug__in=wanted)}
-    groups = [[found[slug] for slug in pair] for pair in FEATURED_COMPARISONS if all(slug in found for slug in pair)]
-    if not groups:
-        kind = (
-            SubjectKind.objects.annotate(subject_count=Count("subjects"))
-            .filter(subject_count__gte=2)
-            .order_by("-subject_count", "order", "name")
-            .first()
-        )
-        if kind is not None:
-            groups = [list(Subject.objects.filter(kind=kind).order_by("name")[:3])]
-    return [
-        {"subjects": group, "title": " vs ".join(subject.name for subject in group), "url": compare_url(group)}
-        for group in groups
-    ]
 
 
 def _alias_redirect(slug, viewname, *rest):

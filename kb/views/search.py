@@ -3,9 +3,12 @@
 from urllib.parse import urlencode
 
 from django.shortcuts import render
+from django.utils.text import Truncator
 
 from .. import search as kb_search
 from .. import site_url
+
+TITLE_QUERY_LENGTH = 60  # characters of the query a page title shows
 
 
 def search(request):
@@ -13,8 +16,9 @@ def search(request):
     results = kb_search.search(raw)
     query = results.query
     if query:
-        title = f"Search results for “{query}”"
-        description = f"Subjects, dimensions, claims, quotes and code matching “{query}”."
+        short = Truncator(query).chars(TITLE_QUERY_LENGTH)
+        title = f"Search results for “{short}”"
+        description = f"Subjects, dimensions, claims, quotes and code matching “{short}”."
     else:
         title = "Search"
         description = "Search subjects, dimensions, claims, quotes from sources and code snippets."
