@@ -40,15 +40,16 @@ class Command(BaseCommand):
                         f"but the content expects {source.capture_sha256} ({source.capture_characters} characters)"
                     )
                     continue
-                if existing.get(source.pk) == sha256:
-                    same += 1
-                    continue
-                captures.store_capture(source, extracted, replace=True, record_fingerprint=False)
                 if not source.capture_sha256:  # derived from the folder, not an editor's change: no history
                     Source.objects.filter(pk=source.pk).update(
                         capture_sha256=sha256, capture_characters=characters,
                         captured=source.captured or timezone.localdate(),
                     )  # fmt: skip
+                    source.refresh_from_db()
+                if existing.get(source.pk) == sha256:
+                    same += 1
+                    continue
+                captures.store_capture(source, extracted, replace=True, record_fingerprint=False)
                 stored.append(source.slug)
             if mismatches:
                 raise CommandError("Captures that differ from the content:\n  " + "\n  ".join(mismatches))
