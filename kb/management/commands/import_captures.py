@@ -26,8 +26,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             existing = dict(Capture.objects.values_list("source_id", "sha256"))
             for source in Source.objects.exclude(archive="").order_by("slug"):
-                path = folder / f"{source.archive}.txt"
-                if Path(path.name).name != f"{source.archive}.txt" or not path.is_file():
+                path = captures.archive_file(folder, source.archive)
+                if path is None:
                     continue
                 try:
                     extracted = captures.from_file(path)
