@@ -1,3 +1,4 @@
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -49,7 +50,9 @@ class Command(BaseCommand):
                 if existing.get(source.pk) == sha256:
                     same += 1
                     continue
-                captures.store_capture(source, extracted, replace=True, record_fingerprint=False)
+                # The capture date the content records, when it records one; else now.
+                when = datetime.combine(source.captured, time(), tzinfo=UTC) if source.captured else None
+                captures.store_capture(source, extracted, replace=True, captured_at=when, record_fingerprint=False)
                 stored.append(source.slug)
             if mismatches:
                 raise CommandError("Captures that differ from the content:\n  " + "\n  ".join(mismatches))
