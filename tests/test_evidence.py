@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import threading
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -521,3 +522,14 @@ def test_snippet_languages_are_any_pygments_language(db):
     snippet = m.Snippet.objects.get(task__slug="partial-index", subject__slug="postgresql")
     assert snippet.language == "postgresql" and snippet.get_language_display() == "PostgreSQL SQL dialect"
     assert Path(DATABASES_KB / "archive" / "indexing-notes.txt").is_file()
+
+
+def test_verify_snippets_keeps_the_runs_of_the_last_rounds(db):
+    load_content(DATABASES_KB / "content")
+    snippet = m.Snippet.objects.get(task__slug="upsert", subject__slug="sqlite")
+    old = timezone.now() - timedelta(days=30)
+    for day in range(3):
+        m.SnippetRun.objects.create(snippet=snippet, outcome="failed", ran_at=old + timedelta(days=day))
+    call_command("verify_snippets", "--task", "upsert", "--keep", "2", verbosity=0)
+    runs = list(snippet.runs.latest_first())
+    assert [run.outcome for run in runs] == ["passed", "failed"]
