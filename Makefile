@@ -6,7 +6,9 @@ PY := $(BIN)/python
 SOURCES ?= ../shared/sources
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run serve test install install-test lint format migrate load collectstatic chromium verify clean
+.PHONY: run serve test install install-test lint format migrate load collectstatic chromium verify clean captures
+# h10: the folder of captured source texts, when there is one (KB_SOURCE_ARCHIVE, else ../shared/sources if present).
+ARCHIVE := $(or $(KB_SOURCE_ARCHIVE),$(wildcard $(SOURCES)))
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +34,7 @@ load: migrate
 collectstatic: install
 	DJANGO_DEBUG=1 $(PY) manage.py collectstatic --noinput --verbosity 0
 
-run: load collectstatic
+run: load captures collectstatic  # h10: + captures
 	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST)
 
 # The production stack on this machine: debug off, gunicorn, whitenoise, the page cache.
@@ -46,6 +48,7 @@ PROD_ENV = DJANGO_DEBUG=0 DJANGO_INSECURE_HTTP=1 DJANGO_SECRET_KEY="$${DJANGO_SE
 serve: install .cache/secret-key
 	$(PROD_ENV) $(PY) manage.py migrate --noinput
 	$(PROD_ENV) $(PY) manage.py load_content content/
+	$(if $(ARCHIVE),$(PROD_ENV) $(PY) manage.py import_captures $(ARCHIVE))  # h10: captures, when there is an archive
 	$(PROD_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PROD_ENV) GUNICORN_BIND=$(HOST) $(BIN)/gunicorn kb.wsgi --config kb/gunicorn.conf.py
 
@@ -65,8 +68,15 @@ format: install-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-verify: install-test
-	DJANGO_DEBUG=1 $(PY) manage.py verify_content --sources $(SOURCES)
+# h10 begin: captures and verification. With an archive, its captures are stored first and every excerpt
+# must be verified; on a bare clone excerpts are reported unverified (no capture) and the check passes.
+captures: load
+	$(if $(ARCHIVE),DJANGO_DEBUG=1 $(PY) manage.py import_captures $(ARCHIVE),@echo "No source archive ($(SOURCES) or KB_SOURCE_ARCHIVE): excerpts stay unverified.")
+
+verify: install-test captures
+	DJANGO_DEBUG=1 $(PY) manage.py verify_content $(if $(ARCHIVE),--require-verified)
+	DJANGO_DEBUG=1 $(PY) manage.py verify_snippets
+# h10 end
 
 test: install-test chromium lint collectstatic verify
 	$(BIN)/pytest -m "not browser"

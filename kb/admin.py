@@ -351,9 +351,9 @@ class SourceAdmin(KBAdmin):
 @admin.register(m.Excerpt)
 class ExcerptAdmin(KBAdmin):
     form = ExcerptForm
-    list_display = ("__str__", "quote", "locator", "speaker", "claim_count", "last_changed")
+    list_display = ("__str__", "quote", "locator", "speaker", "verification", "claim_count", "last_changed")
     list_select_related = ("source",)
-    list_filter = ("source__kind", "source")
+    list_filter = ("verification", "source__kind", "source")
     search_fields = ("key", "text", "locator", "speaker", "source__slug", "source__title")
     autocomplete_fields = ("source",)
     readonly_fields = ("verification_status", "cited_by", "created", "updated")

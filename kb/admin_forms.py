@@ -86,6 +86,14 @@ class ExcerptForm(KBModelForm):
 
     unverified_note = ""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "text" in self.fields:
+            self.fields["text"].help_text = (
+                "The verbatim quotation: checked word for word (whitespace aside) against the source's captured "
+                "text. For a source without a captured text it is saved as unverified."
+            )
+
     def clean(self):
         cleaned = super().clean()
         source, text = cleaned.get("source"), cleaned.get("text")

@@ -118,6 +118,17 @@ def from_file(path):
     return extract(path.read_bytes(), path.name, kind_of_file(path))
 
 
+def archive_file(folder, key):
+    """The file ``<key>.txt`` of ``folder``, or None: never a path out of it ("../../etc/secret")."""
+    if not folder or not key:
+        return None
+    name = f"{key}.txt"
+    if Path(name).name != name or name.startswith(".") or "\\" in name:
+        return None
+    path = Path(folder) / name
+    return path if path.is_file() else None
+
+
 def is_url(value):
     return value.startswith(("http://", "https://"))
 

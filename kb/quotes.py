@@ -1,4 +1,4 @@
-"""Checking quotations against the archived text of their sources, whitespace aside."""
+"""Comparing quotations with a source's text, whitespace aside (``kb.verification`` records the results)."""
 
 import difflib
 import re
@@ -18,16 +18,11 @@ def _archived(path, mtime):
 
 
 def archived_text(archive_dir, archive_key):
-    """The normalised archived text of a source, or None when there is none."""
-    if not archive_dir or not archive_key:
-        return None
-    name = f"{archive_key}.txt"
-    if Path(name).name != name or name.startswith(".") or "\\" in name:
-        return None  # a file of the archive folder, never a path out of it ("../../etc/secret")
-    path = Path(archive_dir) / name
-    if not path.is_file():
-        return None
-    return _archived(str(path), path.stat().st_mtime)
+    """The whitespace-normalised text of ``<archive_key>.txt`` in ``archive_dir``, or None when there is none."""
+    from .captures import archive_file
+
+    path = archive_file(archive_dir, archive_key)
+    return None if path is None else _archived(str(path), path.stat().st_mtime)
 
 
 def is_quoted(quote, text):

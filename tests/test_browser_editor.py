@@ -22,8 +22,7 @@ CELL = "Jinja2 templates out of the box"
 
 @pytest.fixture
 def knowledge_base(settings, tmp_path):
-    (tmp_path / "field-guide.txt").write_text(ARCHIVED, encoding="utf-8")
-    settings.KB_SOURCE_ARCHIVE = tmp_path
+    settings.KB_SOURCE_ARCHIVE = None  # no archive folder: the editor pastes the source's text
     framework = m.SubjectKind.objects.create(slug="framework", name="Web framework")
     flask = m.Subject.objects.create(slug="flask", name="Flask", kind=framework)
     m.Subject.objects.create(slug="django", name="Django", kind=framework)
@@ -70,6 +69,7 @@ def test_editor_publishes_a_claim_with_evidence(page, live_server, knowledge_bas
     assert page.input_value("#id_slug") == "flask-or-django-a-field-guide"
     page.fill("#id_slug", "field-guide")
     page.fill("#id_archive", "field-guide")
+    page.fill("#id_capture_text", ARCHIVED)
     page.click("#excerpts-group .add-row a")
     page.fill("#id_excerpts-0-key", "flask-jinja")
     page.fill("#id_excerpts-0-text", "Flask renders templates with Jinja, which it ships.")
@@ -85,6 +85,8 @@ def test_editor_publishes_a_claim_with_evidence(page, live_server, knowledge_bas
     page.click("input[name=_continue]")
     page.wait_for_selector(".messagelist .success")
     assert m.Excerpt.objects.get(key="flask-jinja").text == QUOTE
+    assert m.Excerpt.objects.get(key="flask-jinja").verification == m.Verification.VERIFIED
+    assert m.Capture.objects.get(source__slug="field-guide").sha256 in page.locator("body").inner_text()
     steps.step("source-saved")
 
     # A claim on Flask vs Django, published without evidence: refused in words.

@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import threading
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -28,6 +29,7 @@ from kb.snippet_runners import Program, run
 from kb.verification import CapturedText, text_fragment
 from tests.conftest import FIXTURES
 from tests.test_admin import admin_url, management_form
+from tests.test_backup import fresh_database  # noqa: F401 (a fixture)
 from tests.test_pages import check_page, text_of
 
 DATABASES_KB = FIXTURES / "databases"
@@ -397,27 +399,28 @@ def test_admin_refuses_a_differing_capture_unless_replace_is_ticked(editor_clien
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_capture_and_snippet_runs_survive_backup_and_restore(tmp_path, settings):
+def test_capture_and_snippet_runs_survive_backup_and_restore(tmp_path, fresh_database):  # noqa: F811
     load_content(DATABASES_KB / "content", force=True)
     call_command("import_captures", str(DATABASES_KB / "archive"))
     call_command("verify_snippets")
     capture = capture_of("indexing-notes")
-    runs = m.SnippetRun.objects.count()
+    runs = sorted(m.SnippetRun.objects.values_list("outcome", "runner", "error"))
     file = tmp_path / "kb.backup"
     backup.backup_database(file)
-    if backup.engine_of(settings.DATABASES["default"]) != backup.SQLITE:
-        pytest.skip("the restored rows are read with sqlite3 here; test_backup covers PostgreSQL table by table")
-    target = tmp_path / "restored.sqlite3"
-    backup.restore_database(file, {"ENGINE": "django.db.backends.sqlite3", "NAME": str(target), "OPTIONS": {}})
-    with closing(sqlite3.connect(target)) as restored:
-        row = restored.execute(
-            "SELECT c.text, c.sha256, c.characters FROM kb_capture c JOIN kb_source s ON s.id = c.source_id "
-            "WHERE s.slug = 'indexing-notes'"
-        ).fetchone()
-        assert row == (capture.text, capture.sha256, capture.characters)
-        assert restored.execute("SELECT count(*) FROM kb_snippetrun").fetchone()[0] == runs
-        verified = restored.execute("SELECT count(*) FROM kb_excerpt WHERE verification = 'verified'").fetchone()[0]
-        assert verified == 6
+    backup.restore_database(file, fresh_database.settings_dict, invalidate_pages=False)
+    restored = fresh_database.dump()["data"]
+    columns, rows = restored["kb_capture"]
+    captured = [dict(zip(columns, row, strict=True)) for row in rows]
+    assert [(c["text"], c["sha256"], c["characters"]) for c in captured if c["sha256"] == capture.sha256] == [
+        (capture.text, capture.sha256, capture.characters)
+    ]
+    columns, rows = restored["kb_snippetrun"]
+    assert (
+        sorted((r[columns.index("outcome")], r[columns.index("runner")], r[columns.index("error")]) for r in rows)
+        == runs
+    )
+    columns, rows = restored["kb_excerpt"]
+    assert sum(r[columns.index("verification")] == "verified" for r in rows) == 6
 
 
 # Snippet runs ------------------------------------------------------------------------------------
@@ -519,3 +522,14 @@ def test_snippet_languages_are_any_pygments_language(db):
     snippet = m.Snippet.objects.get(task__slug="partial-index", subject__slug="postgresql")
     assert snippet.language == "postgresql" and snippet.get_language_display() == "PostgreSQL SQL dialect"
     assert Path(DATABASES_KB / "archive" / "indexing-notes.txt").is_file()
+
+
+def test_verify_snippets_keeps_the_runs_of_the_last_rounds(db):
+    load_content(DATABASES_KB / "content")
+    snippet = m.Snippet.objects.get(task__slug="upsert", subject__slug="sqlite")
+    old = timezone.now() - timedelta(days=30)
+    for day in range(3):
+        m.SnippetRun.objects.create(snippet=snippet, outcome="failed", ran_at=old + timedelta(days=day))
+    call_command("verify_snippets", "--task", "upsert", "--keep", "2", verbosity=0)
+    runs = list(snippet.runs.latest_first())
+    assert [run.outcome for run in runs] == ["passed", "failed"]

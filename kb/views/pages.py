@@ -285,7 +285,7 @@ def source_list(request):
 
 
 def source_detail(request, slug):
-    source = get_object_or_404(Source, slug=slug)
+    source = get_object_or_404(Source.objects.select_related("capture"), slug=slug)
     published_evidence = (
         Evidence.objects.filter(claim__status=Status.PUBLISHED)
         .select_related("claim__subject", "claim__dimension")

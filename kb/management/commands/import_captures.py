@@ -1,3 +1,4 @@
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -26,8 +27,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             existing = dict(Capture.objects.values_list("source_id", "sha256"))
             for source in Source.objects.exclude(archive="").order_by("slug"):
-                path = folder / f"{source.archive}.txt"
-                if Path(path.name).name != f"{source.archive}.txt" or not path.is_file():
+                path = captures.archive_file(folder, source.archive)
+                if path is None:
                     continue
                 try:
                     extracted = captures.from_file(path)
@@ -40,15 +41,18 @@ class Command(BaseCommand):
                         f"but the content expects {source.capture_sha256} ({source.capture_characters} characters)"
                     )
                     continue
-                if existing.get(source.pk) == sha256:
-                    same += 1
-                    continue
-                captures.store_capture(source, extracted, replace=True, record_fingerprint=False)
                 if not source.capture_sha256:  # derived from the folder, not an editor's change: no history
                     Source.objects.filter(pk=source.pk).update(
                         capture_sha256=sha256, capture_characters=characters,
                         captured=source.captured or timezone.localdate(),
                     )  # fmt: skip
+                    source.refresh_from_db()
+                if existing.get(source.pk) == sha256:
+                    same += 1
+                    continue
+                # The capture date the content records, when it records one; else now.
+                when = datetime.combine(source.captured, time(), tzinfo=UTC) if source.captured else None
+                captures.store_capture(source, extracted, replace=True, captured_at=when, record_fingerprint=False)
                 stored.append(source.slug)
             if mismatches:
                 raise CommandError("Captures that differ from the content:\n  " + "\n  ".join(mismatches))

@@ -75,8 +75,8 @@ class Command(BaseCommand):
         for row in source_rows:
             slug, archive = row.key[0], row.values["archive"]
             capture = SourceCapture(slug, row.values["capture_sha256"])
-            path = folder / f"{archive}.txt"
-            if archive and Path(path.name).name == f"{archive}.txt" and path.is_file():
+            path = captures.archive_file(folder, archive)
+            if path is not None:
                 try:
                     extracted = captures.from_file(path)
                 except captures.CaptureError as error:

@@ -25,6 +25,9 @@ def programs(snippets):
     }
 
 
+KEEP_RUNS = 20
+
+
 class Command(BaseCommand):
     help = (
         "Run every runnable snippet in a clean subprocess with a time limit (Python programs, SQL against an "
@@ -36,8 +39,9 @@ class Command(BaseCommand):
         parser.add_argument("--task", action="append", help="Only the snippets of this task (repeatable).")
         parser.add_argument("--timeout", type=int, default=runners.RUN_TIMEOUT, help="Seconds for each snippet.")
         parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="Snippets run at the same time.")
+        parser.add_argument("--keep", type=int, default=KEEP_RUNS, help="Runs kept: those of the last N rounds.")
 
-    def handle(self, *args, task, timeout, jobs, **options):
+    def handle(self, *args, task, timeout, jobs, keep, **options):
         snippets = list(Snippet.objects.select_related("task", "subject").filter(runnable=True).order_by("pk"))
         if task:
             snippets = [s for s in snippets if s.task.slug in task]
@@ -74,6 +78,7 @@ class Command(BaseCommand):
             if outcome.outcome == RunOutcome.FAILED:
                 failed.append((snippet, outcome))
         SnippetRun.objects.bulk_create(runs)
+        self.prune(keep)
         counts = {value: sum(run.outcome == value for run in runs) for value in RunOutcome.values}
         for snippet, outcome in failed:
             self.stderr.write(f"FAILED {snippet.task.slug}/{snippet.subject.slug}/{snippet.language}:\n{outcome.error}")
@@ -84,3 +89,11 @@ class Command(BaseCommand):
         if failed:
             raise CommandError(summary)
         self.stdout.write(self.style.SUCCESS(summary))
+
+    @staticmethod
+    def prune(keep):
+        """Forget the runs of all but the last ``keep`` rounds (a round's runs share their time)."""
+        rounds = SnippetRun.objects.values_list("ran_at", flat=True).distinct().order_by("-ran_at")
+        rounds = list(rounds[: max(1, keep)])
+        if rounds:
+            SnippetRun.objects.filter(ran_at__lt=rounds[-1]).delete()
