@@ -6,7 +6,7 @@ class KbConfig(AppConfig):
     verbose_name = "Knowledge base"
 
     def ready(self):
-        from . import search_index, signals
+        from . import checks, search_index, signals  # noqa: F401 (checks registers itself)
 
         signals.connect()
         search_index.connect()
