@@ -34,8 +34,11 @@ load: migrate
 collectstatic: install
 	DJANGO_DEBUG=1 $(PY) manage.py collectstatic --noinput --verbosity 0
 
+# h14b: absolute URLs (canonical, feeds, sitemap) are built on KB_SITE_URL, and Host ports are checked against it.
+SITE_URL = KB_SITE_URL="$${KB_SITE_URL:-http://$(HOST)}"
+
 run: load captures collectstatic  # h10: + captures
-	DJANGO_DEBUG=1 $(PY) manage.py runserver $(HOST)
+	DJANGO_DEBUG=1 $(SITE_URL) $(PY) manage.py runserver $(HOST)
 
 # The production stack on this machine: debug off, gunicorn, whitenoise, the page cache.
 # Plain HTTP on localhost needs the explicit opt-out DJANGO_INSECURE_HTTP=1 (production redirects to HTTPS).
@@ -50,7 +53,7 @@ serve: install .cache/secret-key
 	$(PROD_ENV) $(PY) manage.py load_content content/
 	$(if $(ARCHIVE),$(PROD_ENV) $(PY) manage.py import_captures $(ARCHIVE))  # h10: captures, when there is an archive
 	$(PROD_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PROD_ENV) GUNICORN_BIND=$(HOST) $(BIN)/gunicorn kb.wsgi --config kb/gunicorn.conf.py
+	$(PROD_ENV) $(SITE_URL) GUNICORN_BIND=$(HOST) $(BIN)/gunicorn kb.wsgi --config kb/gunicorn.conf.py
 
 # Debian's Chromium for the browser tests (Playwright's own browser download is not reachable).
 chromium:

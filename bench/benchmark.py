@@ -132,7 +132,9 @@ def gunicorn_throughput(table, page_url, page_bytes, seconds):
     static_name = "bench-page.html"
     (Path(settings.STATIC_ROOT) / static_name).write_bytes(page_bytes)
     port = free_port()
-    env = dict(os.environ)
+    # The site's origin is this port (Host ports are checked); no control socket (kb/gunicorn.conf.py).
+    env = {**os.environ, "KB_SITE_URL": f"http://127.0.0.1:{port}"}
+    env.pop("GUNICORN_CONTROL_SOCKET", None)
     process = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),

@@ -6,7 +6,7 @@ class KbConfig(AppConfig):
     verbose_name = "Knowledge base"
 
     def ready(self):
-        from . import featured, search_index, signals  # noqa: F401 (featured registers a check)
+        from . import checks, featured, search_index, signals  # noqa: F401 (featured and checks register checks)
 
         signals.connect()
         search_index.connect()

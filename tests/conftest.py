@@ -114,6 +114,8 @@ def plain_static_files(request):
         **settings_fixture.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # h14b: the live server's origin is the site's (absolute URLs, and the Host port check).
+    settings_fixture.KB_SITE_URL = request.getfixturevalue("live_server").url
     yield
 
 

@@ -27,6 +27,7 @@ def run_deploy_check(tmp_path, **environ):
         # The check touches no database; a throwaway SQLite file keeps it off the real ones.
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}",
         "KB_CONTENT_CACHE": str(tmp_path / "cache"),
+        "KB_SITE_URL": "https://kb.example.org",
         **environ,
     }
     return subprocess.run(
@@ -64,3 +65,9 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     result = run_deploy_check(tmp_path, DJANGO_SECRET_KEY="")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is required" in result.stdout + result.stderr
+
+
+def test_the_check_wants_the_public_site_origin(tmp_path):
+    result = run_deploy_check(tmp_path, KB_SITE_URL="http://127.0.0.1:8000")
+    assert result.returncode != 0
+    assert "kb.W001" in result.stdout + result.stderr

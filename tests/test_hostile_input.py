@@ -73,6 +73,7 @@ URL_ARGS = {
     "search": [],
     "feed-claims": [],
     "feed-subject": ["alpha"],
+    "feed-compare": [["alpha", "beta"]],
     "sitemap": [],
     "robots": [],
 }

@@ -41,6 +41,7 @@ def args_for(name):
         "search": [],
         "feed-claims": [],
         "feed-subject": [subject.slug],
+        "feed-compare": [compare_pair()],
         "sitemap": [],
         "robots": [],
     }[name]

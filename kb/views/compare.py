@@ -238,6 +238,7 @@ def comparison(request, spec):
         "clear_url": with_query(canonical, only_preview),
         "json_url": with_query(compare_url(slugs, "kb:compare-json"), query),
         "csv_url": with_query(compare_url(slugs, "kb:compare-csv"), query),
+        "feed_url": compare_url(slugs, "kb:feed-compare"),
         "carried_hidden": [(key, value) for key, values in carried.lists() for value in values],
         "preview_hidden": [(PREVIEW_PARAM, "1")] if preview else [],
         "can_add": len(subjects) < MAX_SUBJECTS,

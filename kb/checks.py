@@ -1,0 +1,24 @@
+"""System checks of the site's own settings (``manage.py check --deploy``)."""
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import Tags, Warning, register
+
+
+@register(Tags.security, deploy=True)
+def site_url_check(app_configs, **kwargs):
+    """In production, KB_SITE_URL must be the public https origin: every absolute URL is built on it."""
+    if settings.DEBUG or settings.INSECURE_HTTP:
+        return []
+    parts = urlsplit(settings.KB_SITE_URL)
+    if parts.scheme == "https" and parts.hostname and parts.hostname not in ("127.0.0.1", "localhost"):
+        return []
+    return [
+        Warning(
+            f"KB_SITE_URL is {settings.KB_SITE_URL!r}: canonical links, feeds, the sitemap and exports would "
+            "point there.",
+            hint="Set KB_SITE_URL to the site's public origin, e.g. https://kb.example.org.",
+            id="kb.W001",
+        )
+    ]
