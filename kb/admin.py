@@ -24,6 +24,7 @@ from .admin_forms import (
     EvidenceInlineFormSet,
     ExcerptForm,
     KBModelForm,
+    LabelledRowsFormSet,
 )
 from .preview import PREVIEW_PARAM
 from .quotes import archived_text
@@ -142,6 +143,7 @@ class KBAdmin(SimpleHistoryAdmin):
 
 class KBInline(admin.TabularInline):
     form = KBModelForm
+    formset = LabelledRowsFormSet
     extra = 0
     show_change_link = True
 
