@@ -6,7 +6,7 @@ PY := $(BIN)/python
 SOURCES ?= ../shared/sources
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run serve test install install-test lint format migrate load collectstatic chromium verify clean
+.PHONY: run serve test install install-test lint format migrate load collectstatic chromium axe verify clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,20 @@ chromium:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# axe-core for the accessibility browser test (tests/test_browser_axe.py): into the test run only, never served.
+AXE_VERSION := 4.14.1
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+
+$(AXE):
+	@if ! command -v npm >/dev/null; then \
+		echo "Installing Debian's npm for axe-core"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; \
+	fi
+	npm install --prefix .cache/axe --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
+
+axe: $(AXE)
+
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -68,7 +82,7 @@ format: install-test
 verify: install-test
 	DJANGO_DEBUG=1 $(PY) manage.py verify_content --sources $(SOURCES)
 
-test: install-test chromium lint collectstatic verify
+test: install-test chromium axe lint collectstatic verify
 	$(BIN)/pytest -m "not browser"
 	$(BIN)/pytest -m browser -p no:cacheprovider
 
