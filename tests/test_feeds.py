@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 from django.urls import reverse
 
-from kb.models import Claim, Subject
+from kb.models import Claim
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
