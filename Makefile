@@ -6,7 +6,7 @@ PY := $(BIN)/python
 SOURCES ?= ../shared/sources
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run serve test install install-test lint format migrate load collectstatic chromium verify clean captures
+.PHONY: run serve test install install-test lint format migrate load collectstatic chromium verify clean captures axe
 # h10: the folder of captured source texts, when there is one (KB_SOURCE_ARCHIVE, else ../shared/sources if present).
 ARCHIVE := $(or $(KB_SOURCE_ARCHIVE),$(wildcard $(SOURCES)))
 
@@ -63,6 +63,20 @@ chromium:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# axe-core for the accessibility browser test (tests/test_browser_axe.py): into the test run only, never served.
+AXE_VERSION := 4.14.1
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+
+$(AXE):
+	@if ! command -v npm >/dev/null; then \
+		echo "Installing Debian's npm for axe-core"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; \
+	fi
+	npm install --prefix .cache/axe --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
+
+axe: $(AXE)
+
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -81,7 +95,7 @@ verify: install-test captures
 	DJANGO_DEBUG=1 $(PY) manage.py verify_snippets
 # h10 end
 
-test: install-test chromium lint collectstatic verify
+test: install-test chromium axe lint collectstatic verify
 	$(BIN)/pytest -m "not browser"
 	$(BIN)/pytest -m browser -p no:cacheprovider
 

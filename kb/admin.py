@@ -23,6 +23,7 @@ from .admin_forms import (
     EvidenceInlineFormSet,
     ExcerptForm,
     KBModelForm,
+    LabelledRowsFormSet,
 )
 from .capture_forms import SourceForm
 from .captures import store_capture
@@ -142,6 +143,7 @@ class KBAdmin(SimpleHistoryAdmin):
 
 class KBInline(admin.TabularInline):
     form = KBModelForm
+    formset = LabelledRowsFormSet
     extra = 0
     show_change_link = True
 

@@ -128,7 +128,22 @@ class ClaimForm(KBModelForm):
         return cleaned
 
 
-class EvidenceInlineFormSet(forms.BaseInlineFormSet):
+class LabelledRowsFormSet(forms.BaseInlineFormSet):
+    """A tabular inline's fields named for screen readers: a table cell's input has no <label> of its own."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        row = (
+            f"{self.model._meta.verbose_name} {index + 1}"
+            if index is not None
+            else f"new {self.model._meta.verbose_name}"
+        )
+        for field in form.fields.values():
+            widget = getattr(field.widget, "widget", field.widget)  # inside RelatedFieldWidgetWrapper
+            widget.attrs["aria-label"] = f"{field.label}, {row}"
+
+
+class EvidenceInlineFormSet(LabelledRowsFormSet):
     """The claim's evidence rows: a published claim keeps at least one that is not being deleted."""
 
     def clean(self):

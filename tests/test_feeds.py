@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from django.urls import reverse
 
-from kb.models import Claim, Subject
+from kb.models import Claim
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -78,11 +78,9 @@ def test_sitemap_lists_every_public_page(client, sample_kb):
     assert "http://testserver/claims/alpha/fast-start/" not in locations  # a draft
 
 
-def test_sitemap_features_flask_vs_django(client, sample_kb):
-    kind = Subject.objects.get(slug="alpha").kind
-    Subject.objects.create(slug="flask", name="Flask", kind=kind)
-    Subject.objects.create(slug="django", name="Django", kind=kind)
-    assert b"http://testserver/compare/flask-vs-django/" in client.get(reverse("kb:sitemap")).content
+def test_sitemap_lists_the_featured_comparisons(client, sample_kb):
+    # tests/fixtures/content/featured.yaml features alpha-vs-beta.
+    assert b"http://testserver/compare/alpha-vs-beta/" in client.get(reverse("kb:sitemap")).content
 
 
 def test_robots_txt(client, db):

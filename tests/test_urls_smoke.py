@@ -29,6 +29,10 @@ def args_for(name):
         "compare": [compare_pair()],
         "compare-json": [compare_pair()],
         "compare-csv": [compare_pair()],
+        "compare-preview": [compare_pair()],
+        "compare-bibtex": [compare_pair()],
+        "compare-csl": [compare_pair()],
+        "favicon": [],
         "subject-list": [],
         "subject": [subject.slug],
         "dimension-list": [],
@@ -96,6 +100,9 @@ def test_every_detail_page_of_the_real_content_opens(client, real_content):
         ("compare", [["no-such-subject", "flask"]]),
         ("compare-json", [["no-such-subject", "flask"]]),
         ("compare-csv", [["no-such-subject", "flask"]]),
+        ("compare-preview", [["no-such-subject", "flask"]]),
+        ("compare-bibtex", [["no-such-subject", "flask"]]),
+        ("compare-csl", [["no-such-subject", "flask"]]),
     ],
 )
 def test_unknown_slugs_are_404(client, real_content, name, args):
