@@ -433,11 +433,12 @@ class ClaimAdmin(KBAdmin):
         claims = [claim for claim in queryset.select_related("subject", "dimension") if claim.status != status]
         for claim in claims:
             claim.status = status
-            claim.updated = now
+            claim.updated = claim.changed = now  # a new status is a change of the content (h11)
         if claims:
             bulk_update_with_history(
-                claims, m.Claim, ["status", "updated"], default_user=request.user, default_change_reason=reason
-            )
+                claims, m.Claim, ["status", "updated", "changed"], default_user=request.user,
+                default_change_reason=reason,
+            )  # fmt: skip
             content_changed()  # a bulk update sends no post_save: the cached pages must still go
             for claim in claims:
                 self.log_change(request, claim, [{"changed": {"fields": ["Status"]}}])
