@@ -28,8 +28,9 @@ install-test: $(VENV)/.installed-test
 migrate: install
 	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
 
+# h11: the load never keeps the site from starting; only a broken content file stops `make run` (see load_for_startup).
 load: migrate
-	DJANGO_DEBUG=1 $(PY) manage.py load_content content/
+	DJANGO_DEBUG=1 $(PY) manage.py load_for_startup content/
 
 collectstatic: install
 	DJANGO_DEBUG=1 $(PY) manage.py collectstatic --noinput --verbosity 0
@@ -50,7 +51,7 @@ PROD_ENV = DJANGO_DEBUG=0 DJANGO_INSECURE_HTTP=1 DJANGO_SECRET_KEY="$${DJANGO_SE
 
 serve: install .cache/secret-key
 	$(PROD_ENV) $(PY) manage.py migrate --noinput
-	$(PROD_ENV) $(PY) manage.py load_content content/
+	$(PROD_ENV) $(PY) manage.py load_for_startup content/ --keep-serving  # h11: serves the last good database
 	$(if $(ARCHIVE),$(PROD_ENV) $(PY) manage.py import_captures $(ARCHIVE))  # h10: captures, when there is an archive
 	$(PROD_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PROD_ENV) $(SITE_URL) GUNICORN_BIND=$(HOST) $(BIN)/gunicorn kb.wsgi --config kb/gunicorn.conf.py

@@ -369,7 +369,15 @@ class Capture(models.Model):
 
 
 class ContentDated(models.Model):
-    """When a record was added and last changed, as content: written to and read from the files."""
+    """When a record was added and last changed, as content: written to and read from the files.
+
+    Saving a record (the admin, a shell) sets ``added`` when it is new and ``changed`` when one of
+    its ``content_fields`` differs from what was read from the database; saving it unchanged, or
+    changing only its order, leaves the dates alone. ``load_content`` writes in bulk and takes the
+    dates from the files instead (see kb.content.sync).
+    """
+
+    content_fields = ()  # attnames whose change is a change of the content
 
     added = models.DateTimeField(null=True, blank=True, help_text="When this was added to the knowledge base.")
     changed = models.DateTimeField(null=True, blank=True, help_text="When its content last changed.")
@@ -377,8 +385,51 @@ class ContentDated(models.Model):
     class Meta:
         abstract = True
 
+    def save(self, *args, **kwargs):
+        stamped = self.stamp_dates()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and stamped:
+            kwargs["update_fields"] = {*update_fields, *stamped}
+        super().save(*args, **kwargs)
+        self._loaded_content = self._content_values()
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_content = instance._content_values()
+        return instance
+
+    def _content_values(self):
+        """The content fields' values, or None when some were not loaded (deferred)."""
+        loaded = self.__dict__
+        if not all(name in loaded for name in (*self.content_fields, "changed")):
+            return None
+        return tuple(loaded[name] for name in self.content_fields), loaded["changed"]
+
+    def stamp_dates(self, now=None):
+        """Set ``added`` and ``changed`` for a save; return the names of the fields set."""
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        stamped = []
+        if self.added is None:
+            self.added = now
+            stamped.append("added")
+        loaded = getattr(self, "_loaded_content", None)
+        current = self._content_values()
+        if self._state.adding or loaded is None or current is None:
+            content_changed, date_set_by_caller = self._state.adding, False
+        else:
+            content_changed, date_set_by_caller = loaded[0] != current[0], loaded[1] != current[1]
+        if (content_changed and not date_set_by_caller) or self.changed is None:
+            self.changed = now
+            stamped.append("changed")
+        return stamped
+
 
 class Excerpt(ContentDated, Timestamped):
+    content_fields = ("source_id", "key", "text", "locator", "speaker")
+
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="excerpts")
     key = models.SlugField(max_length=120, help_text="Unique within its source.")
     text = models.TextField(help_text="The verbatim quotation.")
@@ -477,6 +528,10 @@ class ClaimQuerySet(models.QuerySet):
 
 class Claim(Rendered, ContentDated, Timestamped):
     markdown_fields = ("body", "editor_note")
+    content_fields = (
+        "subject_id", "key", "dimension_id", "cell", "support", "applies_to", "status", "outdated",
+        "outdated_since", "superseded_by_id", "body", "editor_note",
+    )  # fmt: skip
 
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="claims")
     dimension = models.ForeignKey(Dimension, on_delete=models.PROTECT, related_name="claims")
@@ -593,6 +648,10 @@ class Task(Rendered, Timestamped):
 
 class Snippet(Rendered, ContentDated, Timestamped):
     markdown_fields = ("explanation", "source_note")
+    content_fields = (
+        "task_id", "subject_id", "language", "code", "explanation", "derived_from_id", "source_note", "runnable",
+        "not_runnable_reason",
+    )  # fmt: skip
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="snippets")
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="snippets")
@@ -703,6 +762,42 @@ class FeaturedComparison(models.Model):
 # Site state ----------------------------------------------------------------------
 
 
+class SyncDirectory(models.Model):
+    """A content directory the database was loaded from or exported to, by its resolved path."""
+
+    path = models.CharField(max_length=1000, unique=True)
+    loaded = models.DateTimeField(null=True, help_text="When it was last loaded.")
+    exported = models.DateTimeField(null=True, help_text="When the database was last exported to it.")
+
+    class Meta:
+        verbose_name_plural = "sync directories"
+
+    def __str__(self):
+        return self.path
+
+
+class SyncRecord(models.Model):
+    """What one content directory said about one record at its last load or export (the merge base).
+
+    ``fingerprint`` covers the record's content; its position and dates are kept as they were
+    written, since they follow their own rule (see kb.content.sync).
+    """
+
+    directory = models.ForeignKey(SyncDirectory, on_delete=models.CASCADE, related_name="records")
+    model = models.CharField(max_length=60, help_text="The model's label, e.g. kb.claim.")
+    key = models.TextField(help_text="The natural key, as JSON.")
+    fingerprint = models.CharField(max_length=64)
+    position = models.IntegerField(null=True)
+    added = models.DateTimeField(null=True)
+    changed = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["directory", "model", "key"], name="unique_sync_record")]
+
+    def __str__(self):
+        return f"{self.directory}: {self.model} {self.key}"
+
+
 class ContentVersionQuerySet(models.QuerySet):
     def current(self):
         """(generation, changed) of the content readers see; one indexed read."""
@@ -717,13 +812,6 @@ class ContentVersionQuerySet(models.QuerySet):
         if not updated:
             self.get_or_create(pk=1, defaults={"generation": 1, "changed": timezone.now()})
 
-    def last_synced(self):
-        return self.filter(pk=1).values_list("synced", flat=True).first()
-
-    def mark_synced(self, when):
-        if not self.filter(pk=1).update(synced=when):
-            self.get_or_create(pk=1, defaults={"synced": when})
-
 
 class ContentVersion(models.Model):
     """One row: a counter bumped by every content change (admin, bulk action, load_content).
@@ -733,9 +821,6 @@ class ContentVersion(models.Model):
 
     generation = models.PositiveBigIntegerField(default=0)
     changed = models.DateTimeField(null=True)
-    synced = models.DateTimeField(
-        null=True, help_text="When the database and the content files were last made equal (load or export)."
-    )
 
     objects = ContentVersionQuerySet.as_manager()
 

@@ -371,7 +371,8 @@ def test_postgresql_password_travels_in_the_environment_only():
 
 def _content_models():
     """The models content files describe; any other kb model must be named here as not content."""
-    not_content = {m.ContentVersion, m.SearchDocument, m.Capture, m.SnippetRun}  # backups carry them, files do not
+    # Backups carry them, files do not.
+    not_content = {m.ContentVersion, m.SearchDocument, m.Capture, m.SnippetRun, m.SyncDirectory, m.SyncRecord}
     models = [
         model
         for model in apps.get_app_config("kb").get_models()
@@ -417,7 +418,7 @@ def test_export_then_load_into_an_empty_database_reproduces_the_real_knowledge_b
     models = _content_models()
     empty = tmp_path / "nothing"
     empty.mkdir()
-    load_content(empty, force=True)  # whatever another module's fixture may have left
+    load_content(empty, reset=True)  # whatever another module's fixture may have left
     assert all(not model.objects.exists() for model in models)
     load_content(settings.KB_CONTENT_DIR)
     before = Records(models).all()
@@ -429,7 +430,7 @@ def test_export_then_load_into_an_empty_database_reproduces_the_real_knowledge_b
 
     # Back to an empty database: no content, never synced.
     load_content(empty)
-    m.ContentVersion.objects.all().delete()
+    m.SyncDirectory.objects.all().delete()
     assert all(not model.objects.exists() for model in models)
 
     load_content(exported)

@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db
 
 
-def load(directory, *args):
+def load(directory, *args, stderr=None):
     out = StringIO()
-    call_command("load_content", str(directory), *args, stdout=out)
+    call_command("load_content", str(directory), *args, stdout=out, stderr=stderr or StringIO())
     return out.getvalue()
 
 
@@ -44,37 +44,51 @@ def edit_in_admin(claim_key="widgets", cell="Edited by an editor"):
     return claim
 
 
-def test_load_refuses_to_overwrite_an_admin_edit(content_copy):
+def test_load_refuses_to_overwrite_an_admin_edit_the_files_changed_too(content_copy):
     edit_in_admin()
     claims = content_copy / "claims" / "alpha.yaml"
     claims.write_text(claims.read_text().replace("Widget engine built in", "Changed in the files"))
     with pytest.raises(CommandError) as caught:
         load(content_copy)
     message = str(caught.value)
-    assert "claim 'alpha/widgets' (the load would overwrite it)" in message
+    assert "claim 'alpha/widgets': changed in the admin and in the files" in message
+    assert "cell: database 'Edited by an editor', files 'Changed in the files'" in message
     assert "--force" in message and "export_content" in message
     assert m.Claim.objects.get(subject__slug="alpha", key="widgets").cell == "Edited by an editor"
 
 
-def test_load_refuses_to_delete_a_record_added_in_the_admin(content_copy):
+def test_load_keeps_a_record_added_in_the_admin(content_copy):
     alpha = m.Subject.objects.get(slug="alpha")
     added = m.Claim.objects.create(subject=alpha, dimension=m.Dimension.objects.first(), key="new", cell="New")
-    with pytest.raises(CommandError, match=r"claim 'alpha/new' \(the load would delete it\)"):
-        load(content_copy)
+    output = load(content_copy)
+    assert "claim 'alpha/new': added in the admin" in output
     assert m.Claim.objects.filter(pk=added.pk).exists()
 
 
-def test_load_refuses_to_recreate_a_record_deleted_in_the_admin(content_copy):
+def test_a_record_deleted_in_the_admin_stays_deleted(content_copy):
     m.Claim.objects.get(subject__slug="beta", key="widgets").delete()
-    with pytest.raises(CommandError, match=r"claim 'beta/widgets' \(the load would re-create it\)"):
-        load(content_copy)
+    output = load(content_copy)
+    assert "claim 'beta/widgets': deleted in the admin (stays deleted)" in output
     assert not m.Claim.objects.filter(subject__slug="beta", key="widgets").exists()
 
 
-def test_force_discards_the_admin_edit(content_copy):
+def test_force_takes_the_files_version_of_a_conflict_and_says_so(content_copy):
     edit_in_admin()
-    output = load(content_copy, "--force")
+    claims = content_copy / "claims" / "alpha.yaml"
+    claims.write_text(claims.read_text().replace("Widget engine built in", "Changed in the files"))
+    err = StringIO()
+    output = load(content_copy, "--force", stderr=err)
     assert "claims: 0 created, 1 updated" in output
+    assert "Discarded the admin's version of 1 records (--force)" in err.getvalue()
+    assert "cell: database 'Edited by an editor', files 'Changed in the files'" in err.getvalue()
+    assert m.Claim.objects.get(subject__slug="alpha", key="widgets").cell == "Changed in the files"
+
+
+def test_reset_discards_every_admin_change_and_lists_it(content_copy):
+    edit_in_admin()
+    err = StringIO()
+    load(content_copy, "--reset", stderr=err)
+    assert "claim 'alpha/widgets': changed in the admin" in err.getvalue()
     assert m.Claim.objects.get(subject__slug="alpha", key="widgets").cell == "Widget engine built in"
 
 
@@ -154,7 +168,7 @@ def test_a_killed_load_leaves_the_database_as_it_was(tmp_path, fixture_content_d
         # A bigger knowledge base to load, so that the kill lands in the middle of writing it.
         _manage(env, "generate_synthetic", "--subjects", "12", "--dimensions", "150", "-v0")
         _manage(env, "export_content", str(tmp_path / "big"))
-        _manage(env, "load_content", str(fixture_content_dir), "--force")
+        _manage(env, "load_content", str(fixture_content_dir), "--reset")
         assert _snapshot(env) == before
         process = subprocess.Popen(
             [sys.executable, "manage.py", "load_content", str(tmp_path / "big"), "-v2"],

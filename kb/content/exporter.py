@@ -184,7 +184,14 @@ def export_files():
 
 
 def export_content(directory):
-    """Write every content file into ``directory``; return (written, unchanged, removed) paths."""
+    """Write every content file into ``directory``; return (written, unchanged, removed) paths.
+
+    What ``directory`` now says becomes the base of its next load (kb.content.sync); no other
+    directory is marked, so an export to a scratch folder never hides admin work from ``content/``.
+    """
+    from .files import read_content
+    from .sync import record_sync
+
     directory = Path(directory)
     synced = timezone.now()
     files = export_files()
@@ -206,5 +213,5 @@ def export_content(directory):
             continue
         path.write_text(text, encoding="utf-8")
         written.append(path)
-    m.ContentVersion.objects.mark_synced(synced)
+    record_sync(directory, read_content(directory), synced, loaded=False)
     return written, unchanged, removed

@@ -1,9 +1,11 @@
-"""Making the database equal to a content directory, all or nothing.
+"""Bringing a content directory into the database, all or nothing, without undoing editors' work.
 
-Rows are matched to records by natural key (slugs), compared field by field, and
-only what differs is written, in bulk and with history. Any problem raises a
-ContentError naming the file and line, and the transaction leaves the database
-exactly as it was.
+What to write is decided record by record by a three-way comparison (kb.content.sync):
+changes made only in the files are applied, changes made only in the admin are kept,
+and changes made on both sides are conflicts that stop the load unless it is forced.
+Rows are matched to records by natural key (slugs), compared field by field, and only
+what differs is written, in bulk and with history. Any problem raises a ContentError
+naming the file and line, and the transaction leaves the database exactly as it was.
 """
 
 from collections import Counter, defaultdict
@@ -20,6 +22,7 @@ from ..signals import bulk_write, content_changed
 from ..verification import verify_loaded
 from .files import read_content, show_key
 from .schema import SPECS
+from .sync import SHOWN_CONFLICTS, database_content, load_bases, plan_load, record_sync
 from .yamlio import ContentError
 
 CHANGE_REASON = "load_content"
@@ -29,6 +32,8 @@ LOCK_KEY = 0x6B625F6C6F6164  # "kb_load"
 @dataclass
 class LoadReport:
     counts: dict = field(default_factory=lambda: defaultdict(Counter))
+    kept: list = field(default_factory=list)  # sync.Change: admin work the load left alone
+    discarded: list = field(default_factory=list)  # sync.Change: admin work a --force load replaced
 
     def add(self, model, what, number=1):
         self.counts[model._meta.verbose_name_plural][what] += number
@@ -43,6 +48,16 @@ class LoadReport:
                 f"{name}: {c['created']} created, {c['updated']} updated, "
                 f"{c['deleted']} deleted, {c['unchanged']} unchanged"
             )
+
+    def kept_lines(self):
+        for change in self.kept[:SHOWN_CONFLICTS]:
+            yield from change.lines()
+        if len(self.kept) > SHOWN_CONFLICTS:
+            yield f"… and {len(self.kept) - SHOWN_CONFLICTS} more"
+
+    def discarded_lines(self):
+        for change in self.discarded:
+            yield from change.lines()
 
 
 class KeyIndex:
@@ -84,15 +99,13 @@ def _validation_message(error):
 
 
 class Loader:
-    def __init__(self, content, force=False, progress=None):
-        self.content = content
-        self.force = force
+    def __init__(self, plan, progress=None, now=None):
+        self.plan = plan
+        self.content = plan.content
         self.progress = progress or (lambda message: None)
         self.index = KeyIndex()
-        self.report = LoadReport()
-        self.now = timezone.now()
-        self.synced = m.ContentVersion.objects.last_synced()
-        self.conflicts = []
+        self.report = LoadReport(kept=plan.kept, discarded=plan.discarded)
+        self.now = now or timezone.now()
 
     def run(self):
         to_delete = []
@@ -103,11 +116,7 @@ class Loader:
             self.progress(f"{spec.model._meta.verbose_name_plural}: compared and written")
         for spec, pks in reversed(to_delete):
             if pks:
-                self._check_edited(spec, [self.index.key_by_pk[spec.model][pk] for pk in pks], "delete")
                 self._delete(spec.model, pks)
-        if self.conflicts and not self.force:
-            raise EditedSinceSyncError(self.conflicts)
-        m.ContentVersion.objects.mark_synced(timezone.now())
         return self.report
 
     def _link_late_refs(self, spec):
@@ -128,7 +137,6 @@ class Loader:
                 changed.append((pk, desired, row))
         if not changed:
             return
-        self._check_edited(spec, [row.key for _, _, row in changed], "overwrite")
         instances = model.objects.in_bulk([pk for pk, _, _ in changed])
         for pk, desired, _ in changed:
             for attname, value in zip(attnames, desired, strict=True):
@@ -149,21 +157,6 @@ class Loader:
             history_type="-", id__in=pks, history_date__gte=self.now, history_change_reason__isnull=True
         ).update(history_change_reason=CHANGE_REASON)
         self.report.add(model, "deleted", len(pks))
-
-    def _edited_keys(self, spec):
-        """Natural keys of records changed other than by a load since the last load or export."""
-        if self.synced is None:
-            return set()
-        history = spec.model.history.model.objects.filter(history_date__gt=self.synced)
-        history = history.exclude(history_change_reason=CHANGE_REASON)
-        key_attnames = [spec.model._meta.get_field(name).attname for name in spec.key]
-        return {self.index.key_from_values(spec, values) for values in history.values_list(*key_attnames)}
-
-    def _check_edited(self, spec, keys, action):
-        edited = self._edited_keys(spec)
-        for key in keys:
-            if key in edited:
-                self.conflicts.append(f"{spec.label} {show_key(key)!r} (the load would {action} it)")
 
     def _desired(self, spec, row):
         """Field values of ``row`` with foreign keys resolved to primary keys."""
@@ -195,21 +188,22 @@ class Loader:
         for row in self.content.rows[model]:
             desired = self._desired(spec, row)
             pk, current = existing.pop(row.key, (None, None))
+            for name in self.plan.db_meta.get((model, row.key), ()):
+                if pk is not None:  # the position or date the database has stays (see sync._settle_meta)
+                    desired[name] = current[compared.index(name)]
             if pk is None:
                 created.append((model(**desired), row))
             elif any(value != desired[name] for name, value in zip(compared, current, strict=True)):
                 updated.append((pk, desired, row))
             else:
                 self.report.add(model, "unchanged")
-        self._check_edited(spec, [row.key for _, row in created], "re-create")
-        self._check_edited(spec, [row.key for _, _, row in updated], "overwrite")
         if updated:
             instances = model.objects.in_bulk([pk for pk, _, _ in updated])
             updated = [(self._apply(instances[pk], desired, compared), row) for pk, desired, row in updated]
         for obj, row in created + updated:
             self._validate(spec, obj, row)
         self._write(spec, [obj for obj, _ in created], [obj for obj, _ in updated], compared)
-        return [pk for pk, _ in existing.values()]
+        return [pk for key, (pk, _) in existing.items() if (model, key) not in self.plan.keep]
 
     @staticmethod
     def _apply(obj, desired, compared):
@@ -248,18 +242,20 @@ class Loader:
         self.report.add(model, "updated", len(updated))
 
 
-class EditedSinceSyncError(ContentError):
-    """The load would undo work done in the admin that was never exported to the files."""
+class SyncConflictError(ContentError):
+    """The database and the files changed the same records differently: the load writes nothing."""
 
     def __init__(self, conflicts):
-        shown = "\n".join(f"  - {conflict}" for conflict in conflicts[:50])
-        more = f"\n  … and {len(conflicts) - 50} more" if len(conflicts) > 50 else ""
+        lines = [line for change in conflicts[:SHOWN_CONFLICTS] for line in change.lines()]
+        more = [f"… and {len(conflicts) - SHOWN_CONFLICTS} more"] if len(conflicts) > SHOWN_CONFLICTS else []
+        shown = "\n".join(f"  {line}" for line in lines + more)
         super().__init__(
             "content",
             0,
-            f"{len(conflicts)} records were changed in the admin since the last load or export, "
-            f"and this load would undo that work:\n{shown}{more}\n"
-            "Run export_content first to keep the editors' work, or pass --force to discard it.",
+            f"{len(conflicts)} records were changed both in the admin and in the files since the last load "
+            f"or export of this directory:\n{shown}\n"
+            "To keep the admin's versions, run export_content on this directory and merge the files' changes "
+            "by hand (git diff); or pass --force to take the files' versions and discard the admin's.",
         )
         self.conflicts = conflicts
 
@@ -274,14 +270,25 @@ def _lock_loads():
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
 
 
-def load_content(directory, force=False, progress=None):
-    """Read ``directory`` and make the database equal to it, in one transaction."""
+def load_content(directory, force=False, reset=False, progress=None):
+    """Bring ``directory`` into the database, in one transaction, keeping the admin's work.
+
+    Raises ContentError for a broken file, SyncConflictError when both sides changed a record
+    (unless ``force``); in both cases nothing is written. ``reset`` makes the database exactly
+    the files, discarding (and reporting) every change made in the admin.
+    """
     content = read_content(directory)
     with transaction.atomic():
         _lock_loads()
-        report = Loader(content, force=force, progress=progress).run()
+        now = timezone.now()
+        plan = plan_load(content, load_bases(directory), database_content(), force=force, reset=reset, now=now)
+        if plan.conflicts and not (force or reset):
+            raise SyncConflictError(plan.conflicts)
+        report = Loader(plan, progress=progress, now=now).run()
+        record_sync(directory, content, now, loaded=True)
         verify_loaded(content)  # h10: excerpts checked against stored captures (kb/verification.py)
         if report.changed:
             content_changed()
             search_index.rebuild()
+        # Checks that follow a write (e.g. excerpt verification) belong here, inside the transaction.
         return report

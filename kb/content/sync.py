@@ -1,0 +1,365 @@
+"""Three-way sync between a content directory and the database, record by record.
+
+For every record the loader knows three versions: what the directory said at its last
+load or export (the *base*, a fingerprint kept in ``SyncRecord`` per directory), what the
+database holds now, and what the files hold now. The database's version is read the way
+the files are: the database is exported in memory and read back, so both sides are
+compared in the one canonical form.
+
+=============================  =========================================================
+files / database since base    the load
+=============================  =========================================================
+neither changed, or both same  nothing to do
+only the files changed         applies the files (creates, updates or deletes)
+only the database changed      keeps the database's version (admin work, never undone)
+both changed, differently      a conflict: nothing is written; ``--force`` takes the files
+=============================  =========================================================
+
+A record's position and dates follow a simpler rule: the files' value when the files
+changed it since the base, the database's otherwise. A record the files create without
+dates gets the load's time. A directory never loaded or exported before is compared with
+the base of the directory loaded last.
+"""
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.utils import timezone
+
+from .. import models as m
+from .exporter import export_files
+from .files import read_content, show_key
+from .schema import SPECS
+from .yamlio import ContentError
+
+META_FIELDS = ("order", "added", "changed")  # position and dates: not part of the fingerprint
+DATES = ("added", "changed")
+SHOWN_CONFLICTS = 50
+
+
+def directory_path(directory):
+    return str(Path(directory).resolve())
+
+
+def key_text(key):
+    return json.dumps(key, ensure_ascii=False, separators=(",", ":"))
+
+
+def _plain(value):
+    if isinstance(value, tuple):
+        return [_plain(part) for part in value]
+    if isinstance(value, datetime.datetime):
+        return value.astimezone(datetime.UTC).replace(microsecond=0).isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def fingerprint(row):
+    """The content of a row (everything but its position and dates), as 64 hex digits."""
+    values = {name: _plain(value) for name, value in row.values.items() if name not in META_FIELDS}
+    text = json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _moment(value):
+    return value.astimezone(datetime.UTC).replace(microsecond=0) if value else None
+
+
+def rows_by_key(content):
+    return {spec.model: {row.key: row for row in content.rows[spec.model]} for spec in SPECS}
+
+
+def database_content():
+    """The database as the files would say it: exported in memory and read back with the same reader."""
+    with tempfile.TemporaryDirectory(prefix="kb-sync-") as scratch:
+        directory = Path(scratch) / "database"  # a stable label: unchanged exports hit the parse cache
+        for relative, text in export_files().items():
+            path = directory / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        try:
+            return read_content(directory)
+        except ContentError as error:
+            raise ContentError(
+                "database", 0, f"the database holds a record the content files cannot express: {error}"
+            ) from None
+
+
+@dataclass(frozen=True)
+class Base:
+    fingerprint: str
+    position: int | None
+    added: datetime.datetime | None
+    changed: datetime.datetime | None
+
+
+def _base_of(row):
+    return Base(fingerprint(row), row.values.get("order"), _moment(row.values.get("added")),
+                _moment(row.values.get("changed")))  # fmt: skip
+
+
+def load_bases(directory):
+    """The bases of a load of ``directory``: (what it said at its last sync, what the last load left).
+
+    Each is {model: {key: Base}}. A directory never synced before takes the last load's base.
+    """
+    last = m.SyncDirectory.objects.exclude(loaded=None).order_by("-loaded", "-pk").first()
+    known = m.SyncDirectory.objects.filter(path=directory_path(directory)).first() or last
+    last_base = _records(last)
+    return (last_base if known == last else _records(known)), last_base
+
+
+def _records(known):
+    base = {spec.model: {} for spec in SPECS}
+    if known is None:
+        return base
+    by_label = {spec.model._meta.label_lower: spec.model for spec in SPECS}
+    for label, key, *values in known.records.values_list("model", "key", "fingerprint", "position", "added",
+                                                          "changed").iterator(chunk_size=5000):  # fmt: skip
+        if label in by_label:
+            base[by_label[label]][_key_from_text(key)] = Base(*values)
+    return base
+
+
+def _key_from_text(text):
+    def tuples(value):
+        return tuple(tuples(part) for part in value) if isinstance(value, list) else value
+
+    return tuples(json.loads(text))
+
+
+def record_sync(directory, content, when, loaded):
+    """Remember what ``directory`` says now (``content``) as the base of its next load."""
+    sync_dir, _ = m.SyncDirectory.objects.get_or_create(path=directory_path(directory))
+    setattr(sync_dir, "loaded" if loaded else "exported", when)
+    sync_dir.save(update_fields=["loaded" if loaded else "exported"])
+    existing = {
+        (label, key): (pk, Base(*values))
+        for pk, label, key, *values in sync_dir.records.values_list(
+            "pk", "model", "key", "fingerprint", "position", "added", "changed"
+        ).iterator(chunk_size=5000)
+    }
+    created, updated = [], []
+    for spec in SPECS:
+        label = spec.model._meta.label_lower
+        for row in content.rows[spec.model]:
+            base = _base_of(row)
+            pk, old = existing.pop((label, key_text(row.key)), (None, None))
+            if pk is None:
+                created.append(m.SyncRecord(directory=sync_dir, model=label, key=key_text(row.key), **base.__dict__))
+            elif old != base:
+                updated.append(m.SyncRecord(pk=pk, **base.__dict__))
+    m.SyncRecord.objects.bulk_create(created, batch_size=1000)
+    m.SyncRecord.objects.bulk_update(updated, ["fingerprint", "position", "added", "changed"], batch_size=1000)
+    gone = [pk for pk, _ in existing.values()]
+    for start in range(0, len(gone), 1000):
+        m.SyncRecord.objects.filter(pk__in=gone[start : start + 1000]).delete()
+
+
+# Planning a load -----------------------------------------------------------------------
+
+
+def _summary(row, limit=80):
+    parts = []
+    for name, value in row.values.items():
+        if name in META_FIELDS or value in (None, "", False):
+            continue
+        text = show_key(value) if isinstance(value, tuple) else str(value)
+        text = text if len(text) <= limit else text[: limit - 1] + "…"
+        parts.append(f"{name}={text!r}")
+    return ", ".join(parts)
+
+
+def _differences(database_row, files_row, limit=80):
+    lines = []
+    for name in dict.fromkeys([*database_row.values, *files_row.values]):
+        if name in META_FIELDS:
+            continue
+        ours, theirs = database_row.values.get(name), files_row.values.get(name)
+        if _plain(ours) != _plain(theirs):
+            shown = [show_key(v) if isinstance(v, tuple) else str(v) for v in (ours, theirs)]
+            shown = [s if len(s) <= limit else s[: limit - 1] + "…" for s in shown]
+            lines.append(f"{name}: database {shown[0]!r}, files {shown[1]!r}")
+    return lines
+
+
+@dataclass
+class Change:
+    """One record on which the database and the files disagree, and why."""
+
+    spec: object
+    key: tuple
+    what: str  # what happened on each side
+    details: list = field(default_factory=list)
+
+    def lines(self):
+        yield f"{self.spec.label} {show_key(self.key)!r}: {self.what}"
+        for detail in self.details:
+            yield f"    {detail}"
+
+
+@dataclass
+class Plan:
+    """What a load writes: the files' rows to apply, the database records to keep, what it reports."""
+
+    content: object  # a ContentSet-like object: .rows[model] = rows to make the database equal to
+    keep: set = field(default_factory=set)  # (model, key) left exactly as the database has them
+    db_meta: dict = field(default_factory=dict)  # (model, key) -> meta fields whose database value stays
+    kept: list = field(default_factory=list)  # Changes: admin work kept
+    conflicts: list = field(default_factory=list)  # Changes: both sides changed
+    discarded: list = field(default_factory=list)  # Changes: admin work a --force load discards
+
+
+class _Rows:
+    def __init__(self):
+        self.rows = {spec.model: [] for spec in SPECS}
+
+
+def plan_load(content, bases, database, force=False, reset=False, now=None):
+    """Decide, record by record, what a load of ``content`` does to the database (see the module's table).
+
+    ``bases`` is (what this directory said at its last sync, what the last load of any directory
+    left): the files changed a record when they differ from the first, the admin when the database
+    differs from the second. ``force`` settles conflicts for the files; ``reset`` also discards the
+    admin's other changes.
+    """
+    base, last = bases
+    now = now or timezone.now()
+    force = force or reset
+    files, db = rows_by_key(content), rows_by_key(database)
+    plan = Plan(_Rows())
+    target = {spec.model: {} for spec in SPECS}  # key -> ("files", row) | ("database", row)
+    admin_deleted = {spec.model: {} for spec in SPECS}  # key -> files row of a record deleted in the admin only
+    for spec in SPECS:
+        model = spec.model
+        f_rows, d_rows, b_rows, l_rows = files[model], db[model], base[model], last[model]
+        for key in dict.fromkeys([*f_rows, *d_rows, *b_rows, *l_rows]):
+            f, d, b, synced = f_rows.get(key), d_rows.get(key), b_rows.get(key), l_rows.get(key)
+            fp_f = fingerprint(f) if f else None
+            fp_d = fingerprint(d) if d else None
+            fp_b = b.fingerprint if b else None
+            if fp_f == fp_d or fp_d == (synced.fingerprint if synced else None):
+                if f:  # both sides agree, or the admin did not change it since the last load: the files
+                    target[model][key] = ("files", f)
+            elif fp_f == fp_b and reset:
+                what = ("added" if synced is None else "changed") if d else "deleted"
+                plan.discarded.append(Change(spec, key, f"{what} in the admin", [_summary(d)] if d else []))
+                if f:
+                    target[model][key] = ("files", f)
+            elif fp_f == fp_b:  # only the database changed: the admin's work stays
+                if d:
+                    target[model][key] = ("database", d)
+                    what = "added in the admin" if synced is None else "changed in the admin"
+                    plan.kept.append(Change(spec, key, what, [_summary(d)]))
+                else:
+                    admin_deleted[model][key] = f
+                    plan.kept.append(Change(spec, key, "deleted in the admin (stays deleted)"))
+            else:
+                change = _conflict(spec, key, f, d, b or synced)
+                plan.conflicts.append(change)
+                if force:
+                    plan.discarded.append(change)
+                    if f:
+                        target[model][key] = ("files", f)
+    _check_references(plan, target, admin_deleted, files, force)
+    if plan.conflicts and not force:
+        return plan
+    for spec in SPECS:
+        model = spec.model
+        for key, (side, row) in target[model].items():
+            if side == "database":
+                plan.keep.add((model, key))
+                continue
+            row = dataclasses.replace(row, values=dict(row.values))  # the files' own values stay the next base
+            _settle_meta(plan, model, key, row, db[model].get(key), base[model].get(key), now)
+            plan.content.rows[model].append(row)
+    return plan
+
+
+def _conflict(spec, key, f, d, b):
+    if f and d:
+        what = "changed in the admin and in the files"
+        if b is None:
+            what = "added in the admin and in the files, differently"
+        return Change(spec, key, what, _differences(d, f))
+    if d:
+        return Change(spec, key, "changed in the admin, deleted in the files", [f"database: {_summary(d)}"])
+    return Change(spec, key, "deleted in the admin, changed in the files", [f"files: {_summary(f)}"])
+
+
+def _references(spec, row):
+    """(target model, target key, field) for each record ``row`` refers to."""
+    for name, target in spec.key_refs.items():
+        yield target, row.key[spec.key.index(name)], name
+    for name, target in (spec.refs | spec.late_refs).items():
+        if row.values.get(name) is not None:
+            yield target, row.values[name], name
+
+
+def _check_references(plan, target, admin_deleted, files, force):
+    """A kept record must not lose what it refers to, and the files must not refer to what the admin deleted."""
+    specs = {spec.model: spec for spec in SPECS}
+    changed = True
+    while changed:
+        changed = False
+        for spec in SPECS:
+            for key, (side, row) in list(target[spec.model].items()):
+                for model, ref, name in _references(spec, row):
+                    if ref in target[model]:
+                        continue
+                    other = specs[model]
+                    if side == "database":
+                        change = Change(spec, key, f"kept from the admin, but refers to {other.label} "
+                                        f"{show_key(ref)!r} ({name}), which the files delete")  # fmt: skip
+                        if force:
+                            del target[spec.model][key]
+                            plan.discarded.append(change)
+                            changed = True
+                    elif ref in admin_deleted[model]:
+                        change = Change(spec, key, f"refers to {other.label} {show_key(ref)!r} ({name}), "
+                                        "which was deleted in the admin")  # fmt: skip
+                        if force:
+                            target[model][ref] = ("files", admin_deleted[model].pop(ref))
+                            plan.discarded.append(Change(other, ref, "deleted in the admin, restored from the files"))
+                            changed = True
+                    else:
+                        continue  # a conflict already listed, or the files refer to nothing: the loader says so
+                    plan.conflicts.append(change)
+                    if changed:
+                        break
+
+
+def _settle_meta(plan, model, key, row, d, b, now):
+    """Position and dates of a row the load writes: the files' when they changed them, else the database's."""
+    if d is None:  # new in the database: the files' values, the load's time for missing dates
+        for name in DATES:
+            if name in row.values and row.values[name] is None:
+                row.values[name] = now
+        return
+    kept = set()
+    for name in META_FIELDS:
+        if name not in row.values:
+            continue
+        value = row.values[name]
+        if value is None:
+            if d.values.get(name) is None:
+                row.values[name] = now  # neither side has a date: the load's time, written back by export
+            else:
+                kept.add(name)
+            continue
+        if b is None:
+            continue  # nothing known of the files' past: their value
+        base_value = b.position if name == "order" else getattr(b, name)
+        if (_moment(value) if name in DATES else value) == base_value:
+            kept.add(name)  # the files did not change it: the database's value stays
+    if "changed" in kept and fingerprint(row) != fingerprint(d):
+        kept.discard("changed")
+        row.values["changed"] = now  # the files changed the content but not its date: the change is new
+    if kept:
+        plan.db_meta[(model, key)] = kept
