@@ -6,7 +6,7 @@ PY := $(BIN)/python
 SOURCES ?= ../shared/sources
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run serve test install install-test lint format migrate load collectstatic chromium verify clean
+.PHONY: run serve test install install-test lint format migrate load collectstatic chromium verify clean replica-test
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ verify: install-test
 test: install-test chromium lint collectstatic verify
 	$(BIN)/pytest -m "not browser"
 	$(BIN)/pytest -m browser -p no:cacheprovider
+
+# h14a: the replica suite on a PostgreSQL primary and its streaming hot standby, both made for the run and
+# removed after it (scripts/pg_replica_pair.sh; as root, the servers run as the postgres system user).
+replica-test: install-test collectstatic
+	scripts/pg_replica_pair.sh $(BIN)/pytest tests/replica --ds=tests.replica.settings -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache .ruff_cache

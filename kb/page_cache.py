@@ -7,6 +7,7 @@ ETag and Last-Modified, and a conditional request is answered with a 304.
 """
 
 import hashlib
+from contextlib import nullcontext
 
 from django.conf import settings
 from django.core.cache import caches
@@ -15,6 +16,7 @@ from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
+from .db_router import primary_reads, reads_at_generation
 from .models import ContentVersion
 from .preview import PREVIEW_PARAM
 
@@ -73,11 +75,15 @@ class PageCacheMiddleware:
                 response[name] = value
             response["X-Page-Cache"] = "hit"
         else:
-            response = self.get_response(request)
+            # A replica that has not replayed this generation would render older content: the primary renders.
+            lagging = not reads_at_generation(generation)
+            with primary_reads() if lagging else nullcontext():
+                response = self.get_response(request)
             if not is_cacheable_response(response):
                 return response
             _validators(response, changed)
-            if self._rendered_from_generation(generation):
+            # What the replica rendered is cached only if it still had that generation afterwards.
+            if lagging or reads_at_generation(generation):
                 names = (*CACHED_HEADERS, "ETag", "Last-Modified", "Cache-Control")
                 headers = [(name, response[name]) for name in names if response.has_header(name)]
                 self.cache.set(key, (response.status_code, headers, response.content), settings.KB_PAGE_CACHE_SECONDS)
@@ -89,11 +95,3 @@ class PageCacheMiddleware:
             response=response,
         )
         return conditional or response
-
-    @staticmethod
-    def _rendered_from_generation(generation):
-        """Pages rendered from a replica are cached only when the replica has caught up."""
-        read_alias = router.db_for_read(ContentVersion)
-        if read_alias == router.db_for_write(ContentVersion):
-            return True
-        return ContentVersion.objects.using(read_alias).current()[0] == generation

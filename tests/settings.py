@@ -13,4 +13,8 @@ SECURE_SSL_REDIRECT = False
 
 # A replica alias that mirrors the primary, for the router tests (kb.db_router). No router is
 # installed here: tests that exercise it install it with override_settings(DATABASE_ROUTERS=...).
+# The replica suite (tests/replica, `make replica-test`) keeps the real standby of DATABASE_REPLICA_URL
+# (SITE_REPLICA) and the router instead: tests/replica/settings.py.
+SITE_REPLICA = DATABASES.get("replica")  # noqa: F405
 DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+DATABASE_ROUTERS = []
