@@ -6,7 +6,7 @@ PY := $(BIN)/python
 SOURCES ?= ../shared/sources
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run serve test install install-test lint format migrate load collectstatic chromium verify clean captures axe
+.PHONY: run serve test install install-test lint format migrate load collectstatic chromium verify clean captures axe replica-test
 # h10: the folder of captured source texts, when there is one (KB_SOURCE_ARCHIVE, else ../shared/sources if present).
 ARCHIVE := $(or $(KB_SOURCE_ARCHIVE),$(wildcard $(SOURCES)))
 
@@ -99,6 +99,11 @@ verify: install-test captures
 test: install-test chromium axe lint collectstatic verify
 	$(BIN)/pytest -m "not browser"
 	$(BIN)/pytest -m browser -p no:cacheprovider
+
+# h14a: the replica suite on a PostgreSQL primary and its streaming hot standby, both made for the run and
+# removed after it (scripts/pg_replica_pair.sh; as root, the servers run as the postgres system user).
+replica-test: install-test collectstatic
+	scripts/pg_replica_pair.sh $(BIN)/pytest tests/replica --ds=tests.replica.settings -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache .ruff_cache

@@ -12,6 +12,7 @@ neither make new entries nor change what is rendered.
 """
 
 import hashlib
+from contextlib import nullcontext
 
 from django.conf import settings
 from django.core.cache import caches
@@ -20,6 +21,7 @@ from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
+from .db_router import primary_reads, reads_at_generation
 from .models import ContentVersion
 from .preview import PREVIEW_PARAM
 from .query_params import understood
@@ -82,11 +84,15 @@ class PageCacheMiddleware:
                 response[name] = value
             response["X-Page-Cache"] = "hit"
         else:
-            response = self.get_response(request)
+            # A replica that has not replayed this generation would render older content: the primary renders.
+            lagging = not reads_at_generation(generation)
+            with primary_reads() if lagging else nullcontext():
+                response = self.get_response(request)
             if not is_cacheable_response(response):
                 return response
             _validators(response, changed)
-            if self._rendered_from_generation(generation):
+            # What the replica rendered is cached only if it still had that generation afterwards.
+            if lagging or reads_at_generation(generation):
                 names = (*CACHED_HEADERS, "ETag", "Last-Modified", "Cache-Control")
                 headers = [(name, response[name]) for name in names if response.has_header(name)]
                 self.cache.set(key, (response.status_code, headers, response.content), settings.KB_PAGE_CACHE_SECONDS)
@@ -98,11 +104,3 @@ class PageCacheMiddleware:
             response=response,
         )
         return conditional or response
-
-    @staticmethod
-    def _rendered_from_generation(generation):
-        """Pages rendered from a replica are cached only when the replica has caught up."""
-        read_alias = router.db_for_read(ContentVersion)
-        if read_alias == router.db_for_write(ContentVersion):
-            return True
-        return ContentVersion.objects.using(read_alias).current()[0] == generation

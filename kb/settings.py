@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Compresses what the page cache returns, never responses with secrets (kb.compression: BREACH).
     "kb.compression.CompressionMiddleware",
+    # Which database a request reads (kb.db_router): above the page cache, which checks the replica.
+    "kb.db_router.ReplicaReadsMiddleware",
     # Below every middleware that adds headers, so cached pages carry them too.
     "kb.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -128,8 +130,16 @@ if os.environ.get("DATABASE_REPLICA_URL"):
         conn_health_checks=True,
     )
     DATABASES["replica"]["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
-    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        # Short: when the replica is down, readers fall back to the primary (kb.db_router) without a long wait.
+        DATABASES["replica"]["OPTIONS"]["connect_timeout"] = int(
+            os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2")
+        )
     DATABASE_ROUTERS = ["kb.db_router.PrimaryReplicaRouter"]
+# Routing (kb.db_router): after a write (POST ...), that browser reads the primary this many seconds,
+# so an editor sees their own change; an unreachable replica is tried again after this many seconds.
+KB_REPLICA_PIN_SECONDS = int(os.environ.get("DATABASE_REPLICA_PIN_SECONDS", "30"))
+KB_REPLICA_RETRY_SECONDS = int(os.environ.get("DATABASE_REPLICA_RETRY_SECONDS", "10"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
