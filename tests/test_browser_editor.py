@@ -46,7 +46,7 @@ def editor(db, monkeypatch):
 
 def pick(page, field_id, search, option):
     """Choose ``option`` in the autocomplete (select2) widget of ``field_id``."""
-    page.click(f"[aria-labelledby='select2-{field_id}-container']")
+    page.click(f"[aria-labelledby~='select2-{field_id}-container']")
     page.fill(".select2-container--open .select2-search__field", search)
     page.locator(".select2-results__option", has_text=option).first.click()
     page.wait_for_selector(f"#select2-{field_id}-container:has-text('{option}')")

@@ -166,7 +166,8 @@ def test_static_assets_are_deferred_scripts_and_stylesheets(client, sample_kb):
 def test_home_lists_featured_kinds_groups_and_recent_changes(client, sample_kb):
     response = client.get(reverse("kb:home"))
     html = text_of(response)
-    # The sample's content/featured.yaml features alpha-vs-beta.
+    # The sample's content/featured.yaml features alpha-vs-beta, with its note.
+    assert "The two sample subjects side by side." in html
     assert reverse("kb:compare", args=[["alpha", "beta"]]) in html
     assert "Alpha vs Beta" in html
     assert "Tool" in html and "Plugin" in html
