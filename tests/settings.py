@@ -11,10 +11,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The test client speaks plain HTTP; the HTTPS redirect itself is tested with override_settings.
 SECURE_SSL_REDIRECT = False
 
+# h14a: the replica suite (tests/replica, `make replica-test`) keeps the real standby of DATABASE_REPLICA_URL
+# (SITE_REPLICA) and the router: tests/replica/settings.py. Every other test ignores DATABASE_REPLICA_URL.
+SITE_REPLICA = DATABASES.get("replica")  # noqa: F405
+DATABASE_ROUTERS = []
+
 # A replica alias that mirrors the primary, for the router tests (kb.db_router). No router is
 # installed here: tests that exercise it install it with override_settings(DATABASE_ROUTERS=...).
-# The replica suite (tests/replica, `make replica-test`) keeps the real standby of DATABASE_REPLICA_URL
-# (SITE_REPLICA) and the router instead: tests/replica/settings.py.
-SITE_REPLICA = DATABASES.get("replica")  # noqa: F405
 DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
-DATABASE_ROUTERS = []
