@@ -93,8 +93,8 @@ def is_reader_request(request):
     return (
         request.method in SAFE_METHODS
         and not request.path.startswith("/admin/")
-        and settings.SESSION_COOKIE_NAME not in request.COOKIES
-        and PIN_COOKIE not in request.COOKIES
+        and not request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        and not request.COOKIES.get(PIN_COOKIE)
         and PREVIEW_PARAM not in request.GET
     )
 

@@ -138,8 +138,13 @@ export KB_REPLICA_CTL="$WORK/replica-ctl"
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PRIMARY_PORT/kb"
 export DATABASE_REPLICA_URL="postgres://postgres@127.0.0.1:$REPLICA_PORT/kb"
 COMMAND_RAN=1
+# In the background, so that a signal to this script interrupts the wait, stops COMMAND and cleans up.
+"$@" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 130' INT
+trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143' TERM
 set +e
-"$@"
+wait "$child"
 status=$?
 set -e
 exit "$status"

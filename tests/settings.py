@@ -11,11 +11,13 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The test client speaks plain HTTP; the HTTPS redirect itself is tested with override_settings.
 SECURE_SSL_REDIRECT = False
 
+# h14a: the replica suite (tests/replica, `make replica-test`) keeps the real standby of DATABASE_REPLICA_URL
+# (SITE_REPLICA) and the router: tests/replica/settings.py. Every other test ignores DATABASE_REPLICA_URL.
+SITE_REPLICA = DATABASES.get("replica")  # noqa: F405
+DATABASE_ROUTERS = []
+
 # A replica alias that mirrors the primary, for the router tests (kb.db_router). No router is
 # installed here: tests that exercise it install it with override_settings(DATABASE_ROUTERS=...).
-# The replica suite (tests/replica, `make replica-test`) keeps the real standby of DATABASE_REPLICA_URL
-# (SITE_REPLICA) and the router instead: tests/replica/settings.py.
-SITE_REPLICA = DATABASES.get("replica")  # noqa: F405
 DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
 
 # h14b: parsed content files go to a folder of this test run, never the development cache (.cache/).
@@ -30,4 +32,3 @@ atexit.register(shutil.rmtree, KB_CONTENT_CACHE, ignore_errors=True)
 # Host requirement turn it on. Absolute URLs are built on the test client's origin.
 KB_REQUIRE_HOST_HEADER = False
 KB_SITE_URL = "http://testserver"
-DATABASE_ROUTERS = []
