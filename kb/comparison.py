@@ -35,7 +35,7 @@ _LOOKUP_SLUG_RE = re.compile(r"[-a-zA-Z0-9_]{1,80}")
 
 # Support level -> (icon, class suffix). The icon is a shape, so that no badge
 # relies on colour alone; the words come from Support's labels. The icons are
-# the ones templates/includes/support_badge.html uses on the other pages.
+# the ones the support_badge macro (templates/jinja2/includes/claims.html) uses on the other pages.
 SUPPORT_ICONS = {
     Support.BUILT_IN: "✓",
     Support.EXTENSION: "⊕",

@@ -17,6 +17,24 @@ def empty_caches():
         cache.clear()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def jinja2_rendering_signals():
+    """Public pages (Jinja2) tell the test client their template and context, as Django's engine does,
+    so tests read response.context and response.templates on every page."""
+    from django.template.backends.jinja2 import Template
+    from django.test.signals import template_rendered
+
+    render = Template.render
+
+    def instrumented_render(self, context=None, request=None):
+        template_rendered.send(sender=self, template=self.template, context=dict(context or {}))
+        return render(self, context, request)
+
+    Template.render = instrumented_render
+    yield
+    Template.render = render
+
+
 @pytest.fixture
 def editor(db, monkeypatch):
     """A staff account in the Editors group, made the way an administrator makes one."""

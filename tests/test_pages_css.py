@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.template.loader import render_to_string
+from django.template import engines
 
 CSS = Path(settings.BASE_DIR) / "static" / "css"
 SITE = (CSS / "site.css").read_text()
@@ -130,6 +130,7 @@ def test_pygments_token_colours_reach_wcag_aa(block, background):
     ],
 )
 def test_support_badge_has_shape_and_words(support, icon):
-    html = render_to_string("includes/support_badge.html", {"support": support, "label": "Words"})
+    support_badge = engines["jinja2"].env.get_template("includes/claims.html").module.support_badge
+    html = str(support_badge(support, "Words"))
     assert f'<span aria-hidden="true">{icon}</span>Words' in html
     assert f"badge--{support or 'unknown'}" in html

@@ -1,6 +1,7 @@
 """Every static file the site names exists: a missing one fails here, not on a reader's page.
 
-References are collected from the templates (``{% static '...' %}``), from Python code
+References are collected from the templates (``{% static '...' %}`` in Django's, ``static('...')`` in
+Jinja2's), from Python code
 (``static("...")``, form/admin ``Media``) and from CSS ``url(...)``; each must be found
 by the static files finders and be in the manifest collectstatic wrote.
 """
@@ -16,7 +17,7 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 TEMPLATE_DIRS = [Path(directory) for options in settings.TEMPLATES for directory in options["DIRS"]]
 TEMPLATE_DIRS.append(settings.BASE_DIR / "kb" / "templates")
 STATIC_TAG = re.compile(r"""{%\s*static\s+(["'])(?P<name>[^"']+)\1""")
-DYNAMIC_STATIC_TAG = re.compile(r"""{%\s*static\s+(?!["'])""")
+DYNAMIC_STATIC_TAG = re.compile(r"""{%\s*static\s+(?!["'])|\bstatic\(\s*(?!["'])""")
 PYTHON_STATIC = re.compile(r"""\bstatic\(\s*(["'])(?P<name>[^"']+)\1""")
 MEDIA_FILE = re.compile(r"""(["'])(?P<name>[\w./-]+\.(?:css|js))\1""")
 CSS_URL = re.compile(r"""url\(\s*(["']?)(?P<url>[^"')]+)\1\s*\)""")
@@ -33,6 +34,7 @@ def template_references():
     for path in template_files():
         text = path.read_text(encoding="utf-8")
         found += [(path, match["name"]) for match in STATIC_TAG.finditer(text)]
+        found += [(path, match["name"]) for match in PYTHON_STATIC.finditer(text)]
     return found
 
 
@@ -75,7 +77,7 @@ def test_references_were_found():
 
 
 def test_no_dynamic_static_tags():
-    """``{% static variable %}`` cannot be checked here; the site has none."""
+    """``{% static variable %}`` (or ``static(variable)``) cannot be checked here; the site has none."""
     dynamic = [str(path) for path in template_files() if DYNAMIC_STATIC_TAG.search(path.read_text(encoding="utf-8"))]
     assert not dynamic, dynamic
 

@@ -1,0 +1,41 @@
+"""The Jinja2 environment of the public pages (the admin stays on Django's engine).
+
+Templates live in templates/jinja2/ and autoescape. Besides Jinja2's own, they get the few
+Django helpers they use: ``url()``, ``static()``, ``static_prefix`` and the filters
+``date``, ``pluralize``, ``capfirst`` and ``regroup``. Django's Jinja2 backend adds
+``request``, ``csrf_input`` and ``csrf_token`` to every page rendered with a request.
+"""
+
+from itertools import groupby
+from operator import attrgetter
+from typing import NamedTuple
+
+from django.conf import settings
+from django.template.defaultfilters import capfirst, date, pluralize
+from django.templatetags.static import static
+from django.urls import reverse
+from jinja2 import ChainableUndefined, Environment
+
+
+class Group(NamedTuple):
+    grouper: object
+    list: list
+
+
+def regroup(items, attribute):
+    """Consecutive items sharing ``attribute``, as (grouper, list) pairs in their order (Django's regroup)."""
+    return [Group(key, list(members)) for key, members in groupby(items, key=attrgetter(attribute))]
+
+
+def url(viewname, *args, **kwargs):
+    return reverse(viewname, args=args or None, kwargs=kwargs or None)
+
+
+def environment(**options):
+    # Undefined names and attributes of missing objects render empty, as in Django's templates
+    # (Django's backend would pick DebugUndefined in debug, which prints them).
+    options["undefined"] = ChainableUndefined
+    env = Environment(**options)
+    env.globals.update({"url": url, "static": static, "static_prefix": settings.STATIC_URL})
+    env.filters.update({"date": date, "pluralize": pluralize, "capfirst": capfirst, "regroup": regroup})
+    return env
