@@ -126,3 +126,8 @@ def test_a_feed_per_comparison(client, sample_kb):
     assert reverse("kb:feed-compare", args=[["alpha", "beta"]]) == "/compare/alpha-vs-beta/feed/"
     for url in ("/compare/alpha-vs-nobody/feed/", "/compare/alpha/feed/"):
         assert client.get(url).status_code == 404
+
+
+def test_the_comparison_page_links_its_feed(client, sample_kb):
+    html = client.get("/compare/alpha-vs-beta/?group=features").content.decode()
+    assert '<link rel="alternate" type="application/atom+xml" href="/compare/alpha-vs-beta/feed/"' in html
