@@ -50,6 +50,17 @@ STANCE_LABELS = dict(Stance.choices)
 STATUS_LABELS = dict(Status.choices)
 
 
+def is_contested(claims, evidence_of=lambda claim: claim.evidence):
+    """The one definition of a contested cell (README): its current published claims carry different
+    support levels, or any of their evidence contradicts. Drafts in a preview and outdated claims do not count.
+    """
+    current = [claim for claim in claims if claim.status == Status.PUBLISHED and not claim.outdated]
+    supports = {claim.support for claim in current if claim.support}
+    return len(supports) > 1 or any(
+        evidence.stance == Stance.CONTRADICTS for claim in current for evidence in evidence_of(claim)
+    )
+
+
 def compare_url(slugs, view="kb:compare"):
     return reverse(view, kwargs={"spec": list(slugs)})
 
@@ -222,14 +233,27 @@ class SourceRecord:
 
 
 class ExcerptRecord:
-    __slots__ = ("_citation_html", "id", "key", "locator", "page_url", "source", "speaker", "text")
+    __slots__ = (
+        "_citation_html",
+        "id",
+        "key",
+        "locator",
+        "page_url",
+        "source",
+        "speaker",
+        "text",
+        "verification",
+        "verified_sha256",
+    )
 
-    def __init__(self, pk, key, text, locator, speaker, source):
+    def __init__(self, pk, key, text, locator, speaker, verification, verified_sha256, source):
         self.id = pk
         self.key = key
         self.text = text
         self.locator = locator
         self.speaker = speaker
+        self.verification = verification
+        self.verified_sha256 = verified_sha256
         self.source = source
         self.page_url = f"{source.page_url}#excerpt-{key}"
         self._citation_html = None
@@ -249,20 +273,30 @@ class EvidenceRecord:
 
 class ClaimRecord:
     __slots__ = (
+        "added",
+        "applies_to",
         "body_html",
         "cell",
+        "changed",
         "dimension_id",
         "editor_note_html",
         "evidence",
         "id",
         "key",
+        "outdated",
+        "outdated_since",
+        "reviewed",
         "status",
         "subject_id",
+        "superseded_by",
         "support",
         "url",
     )
 
-    def __init__(self, pk, subject_id, dimension_id, key, cell, support, status, body_html, editor_note_html, url):
+    def __init__(
+        self, pk, subject_id, dimension_id, key, cell, support, status, body_html, editor_note_html,
+        applies_to, outdated, outdated_since, reviewed, added, changed, successor_subject, successor_key, url,
+    ):  # fmt: skip
         self.id = pk
         self.subject_id = subject_id
         self.dimension_id = dimension_id
@@ -272,6 +306,14 @@ class ClaimRecord:
         self.status = status
         self.body_html = body_html
         self.editor_note_html = editor_note_html
+        self.applies_to = applies_to
+        self.outdated = outdated
+        self.outdated_since = outdated_since
+        self.reviewed = reviewed
+        self.added = added
+        self.changed = changed
+        # The claim that replaced an outdated one, as (subject slug, key): its page is linked, not loaded.
+        self.superseded_by = (successor_subject, successor_key) if successor_key else None
         self.url = url
         self.evidence = []
 
@@ -280,8 +322,8 @@ class ClaimRecord:
         return self.status != Status.PUBLISHED
 
     @property
-    def support_label(self):
-        return SUPPORT_LABELS.get(self.support, "")
+    def superseded_by_url(self):
+        return reverse("kb:claim", args=list(self.superseded_by)) if self.superseded_by else ""
 
     @property
     def status_label(self):
@@ -289,23 +331,26 @@ class ClaimRecord:
 
 
 class Cell:
-    """One subject on one dimension: its visible claims, and what the table shows about them."""
+    """One subject on one dimension: its current claims, its outdated ones set apart, and what the table shows.
 
-    __slots__ = ("claims", "contested", "dom_id", "signature", "source_count", "subject")
+    Only current claims drive the badge, the Contested mark, the filters, the summary and the
+    differences; outdated claims are kept (shown when the cell is opened, and in the exports).
+    """
+
+    __slots__ = ("claims", "contested", "dom_id", "outdated", "source_count", "subject", "supports")
 
     def __init__(self, subject, dimension, claims):
         self.subject = subject
-        self.claims = claims
+        self.claims = [claim for claim in claims if not claim.outdated]
+        self.outdated = [claim for claim in claims if claim.outdated]
         self.dom_id = f"{dimension.slug}--{subject.slug}"
-        # Contested (README): the published claims carry different support levels,
-        # or any of their evidence contradicts. Drafts shown in a preview do not count.
-        published = [claim for claim in claims if claim.status == Status.PUBLISHED]
-        supports = {claim.support for claim in published if claim.support}
-        self.contested = len(supports) > 1 or any(
-            evidence.stance == Stance.CONTRADICTS for claim in published for evidence in claim.evidence
-        )
-        self.source_count = len({evidence.excerpt.source.id for claim in claims for evidence in claim.evidence})
-        self.signature = tuple((claim.support, claim.cell) for claim in claims)
+        self.contested = is_contested(self.claims)
+        self.source_count = len({evidence.excerpt.source.id for claim in self.claims for evidence in claim.evidence})
+        self.supports = frozenset(claim.support for claim in self.claims if claim.support)
+
+    @property
+    def all_claims(self):
+        return self.claims + self.outdated
 
 
 class Row:
@@ -313,15 +358,19 @@ class Row:
 
     __slots__ = ("cells", "contested", "differs", "dimension", "dimension_url", "group", "source_slugs", "supports")
 
+    @property
+    def claimed_count(self):
+        """How many of the compared subjects have a current claim on this dimension."""
+        return sum(1 for cell in self.cells if cell.claims)
+
     def __init__(self, dimension, dimension_url, cells):
         self.dimension = dimension
         self.dimension_url = dimension_url
         self.group = dimension.group
         self.cells = cells
-        # An empty cell has the empty signature, so it differs from any filled one.
-        self.differs = len({cell.signature for cell in cells}) > 1
+        self.differs = _differs(cells)
         self.contested = any(cell.contested for cell in cells)
-        self.supports = frozenset(claim.support for cell in cells for claim in cell.claims if claim.support)
+        self.supports = frozenset().union(*(cell.supports for cell in cells))
         self.source_slugs = frozenset(
             evidence.excerpt.source.slug for cell in cells for claim in cell.claims for evidence in claim.evidence
         )
@@ -334,6 +383,20 @@ class Row:
     def cells_html(self):
         """The row's <td>s (see render_cell)."""
         return mark_safe("".join(render_cell(cell, self.dimension) for cell in self.cells))
+
+
+def _differs(cells):
+    """Whether the subjects differ on a row: their support levels, among the subjects that have a claim.
+
+    A row where fewer than two subjects have a claim compares nothing, so it does not differ. On a
+    qualitative dimension (no claim carries a support level) the cells' texts are compared instead.
+    """
+    filled = [cell for cell in cells if cell.claims]
+    if len(filled) < 2:
+        return False
+    if any(cell.supports for cell in filled):
+        return len({cell.supports for cell in filled}) > 1
+    return len({tuple(sorted(claim.cell.casefold() for claim in cell.claims)) for cell in filled}) > 1
 
 
 @dataclass
@@ -407,7 +470,16 @@ CLAIM_FIELDS = (
     "status",
     "body_html",
     "editor_note_html",
+    "applies_to",
+    "outdated",
+    "outdated_since",
+    "reviewed",
+    "added",
+    "changed",
+    "superseded_by__subject__slug",
+    "superseded_by__key",
 )
+EXCERPT_FIELD_COUNT = 6  # key, text, locator, speaker, verification, verified_sha256
 EVIDENCE_FIELDS = (
     "claim_id",
     "stance",
@@ -416,6 +488,8 @@ EVIDENCE_FIELDS = (
     "excerpt__text",
     "excerpt__locator",
     "excerpt__speaker",
+    "excerpt__verification",
+    "excerpt__verified_sha256",
     "excerpt__source_id",
     "excerpt__source__slug",
     "excerpt__source__title",
@@ -447,13 +521,15 @@ def build_table(subjects, *, preview=False):
     evidence_rows = (
         Evidence.objects.filter(claim__in=claim_qs.values("pk")).order_by("order", "pk").values_list(*EVIDENCE_FIELDS)
     )
-    for claim_id, stance, excerpt_id, key, text, locator, speaker, source_id, *source_fields in evidence_rows:
+    excerpt_end = 3 + EXCERPT_FIELD_COUNT
+    for claim_id, stance, excerpt_id, *rest in evidence_rows:
+        excerpt_fields, (source_id, *source_fields) = rest[: excerpt_end - 3], rest[excerpt_end - 3 :]
         source = sources.get(source_id)
         if source is None:
             source = sources[source_id] = SourceRecord(source_id, *source_fields, source_url(source_fields[0]))
         excerpt = excerpts.get(excerpt_id)
         if excerpt is None:
-            excerpt = excerpts[excerpt_id] = ExcerptRecord(excerpt_id, key, text, locator, speaker, source)
+            excerpt = excerpts[excerpt_id] = ExcerptRecord(excerpt_id, *excerpt_fields, source)
         claim = claims.get(claim_id)
         if claim is not None:
             claim.evidence.append(EvidenceRecord(stance, excerpt))
@@ -603,7 +679,7 @@ def table_as_data(table, rows, *, absolute, filters=None, errors=None, preview=F
         cells = []
         for cell in row.cells:
             claims = []
-            for claim in cell.claims:
+            for claim in cell.all_claims:
                 evidence_data = []
                 for evidence in claim.evidence:
                     excerpt = evidence.excerpt
@@ -617,6 +693,8 @@ def table_as_data(table, rows, *, absolute, filters=None, errors=None, preview=F
                             "locator": excerpt.locator or None,
                             "speaker": excerpt.speaker or None,
                             "url": absolute(excerpt.page_url),
+                            "verification": excerpt.verification,
+                            "capture_sha256": excerpt.verified_sha256 or None,
                         },
                     )
                     sources.setdefault(
@@ -642,6 +720,13 @@ def table_as_data(table, rows, *, absolute, filters=None, errors=None, preview=F
                         "cell": claim.cell,
                         "support": claim.support or None,
                         "status": claim.status,
+                        "outdated": claim.outdated,
+                        "outdated_since": claim.outdated_since or None,
+                        "superseded_by": "/".join(claim.superseded_by) if claim.superseded_by else None,
+                        "applies_to": claim.applies_to or None,
+                        "added": _date(claim.added),
+                        "changed": _date(claim.changed),
+                        "reviewed": _date(claim.reviewed),
                         "body_html": claim.body_html,
                         "editor_note_html": claim.editor_note_html or None,
                         "evidence": evidence_data,
@@ -665,6 +750,7 @@ def table_as_data(table, rows, *, absolute, filters=None, errors=None, preview=F
                     "url": absolute(row.dimension_url),
                 },
                 "differs": row.differs,
+                "claimed_count": row.claimed_count,
                 "contested": row.contested,
                 "cells": cells,
             }
@@ -698,9 +784,14 @@ CSV_HEADER = [
     "cell",
     "contested",
     "status",
+    "outdated",
+    "outdated_since",
+    "superseded_by",
+    "applies_to",
     "claim_url",
     "source_titles",
     "excerpt_keys",
+    "verification",
 ]
 # Spreadsheets run a cell starting with these as a formula (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -717,18 +808,11 @@ def table_as_csv_rows(rows, *, absolute):
     for row in rows:
         for cell in row.cells:
             contested = "yes" if cell.contested else "no"
-            if not cell.claims:
-                yield [_csv_safe(v) for v in (row.group.name, row.dimension.name, cell.subject.name)] + [
-                    "",
-                    "",
-                    contested,
-                    "",
-                    "",
-                    "",
-                    "",
-                ]
+            if not cell.all_claims:
+                names = [_csv_safe(v) for v in (row.group.name, row.dimension.name, cell.subject.name)]
+                yield [*names, "", "", contested] + [""] * (len(CSV_HEADER) - 6)
                 continue
-            for claim in cell.claims:
+            for claim in cell.all_claims:
                 titles = []
                 for evidence in claim.evidence:
                     if evidence.excerpt.source.title not in titles:
@@ -741,7 +825,16 @@ def table_as_csv_rows(rows, *, absolute):
                     _csv_safe(claim.cell),
                     contested,
                     claim.status,
+                    "yes" if claim.outdated else "no",
+                    _csv_safe(claim.outdated_since),
+                    "/".join(claim.superseded_by) if claim.superseded_by else "",
+                    _csv_safe(claim.applies_to),
                     absolute(claim.url),
                     _csv_safe("; ".join(titles)),
                     "; ".join(evidence.excerpt.ref for evidence in claim.evidence),
+                    "; ".join(
+                        f"{evidence.excerpt.ref}: {evidence.excerpt.verification}"
+                        + (f" ({evidence.excerpt.verified_sha256[:12]})" if evidence.excerpt.verified_sha256 else "")
+                        for evidence in claim.evidence
+                    ),
                 ]
