@@ -16,12 +16,10 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from html import escape
+from typing import NamedTuple
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils.dateformat import format as date_format
-from django.utils.safestring import mark_safe
 
 from .models import COMPARE_SEPARATOR, Claim, Dimension, Evidence, Stance, Status, Subject, SubjectAlias, Support
 
@@ -48,6 +46,7 @@ STANCE_ICONS = {Stance.SUPPORTS: "▲", Stance.CONTRADICTS: "▼", Stance.QUALIF
 SUPPORT_LABELS = dict(Support.choices)
 STANCE_LABELS = dict(Stance.choices)
 STATUS_LABELS = dict(Status.choices)
+SOURCE_MARK_LENGTH = 22
 
 
 def is_contested(claims, evidence_of=lambda claim: claim.evidence):
@@ -203,7 +202,6 @@ def split_spec(spec):
 
 class SourceRecord:
     __slots__ = (
-        "_html",
         "author",
         "captured",
         "id",
@@ -229,22 +227,16 @@ class SourceRecord:
         self.updated_on = updated_on
         self.captured = captured
         self.page_url = page_url
-        self._html = None
+
+    @property
+    def mark(self):
+        """A short name for the source chip of a closed cell: the publisher, else the title, shortened."""
+        name = self.publisher or self.title
+        return name if len(name) <= SOURCE_MARK_LENGTH else name[: SOURCE_MARK_LENGTH - 1].rstrip() + "…"
 
 
 class ExcerptRecord:
-    __slots__ = (
-        "_citation_html",
-        "id",
-        "key",
-        "locator",
-        "page_url",
-        "source",
-        "speaker",
-        "text",
-        "verification",
-        "verified_sha256",
-    )
+    __slots__ = ("id", "key", "locator", "page_url", "source", "speaker", "text", "verification", "verified_sha256")
 
     def __init__(self, pk, key, text, locator, speaker, verification, verified_sha256, source):
         self.id = pk
@@ -256,7 +248,10 @@ class ExcerptRecord:
         self.verified_sha256 = verified_sha256
         self.source = source
         self.page_url = f"{source.page_url}#excerpt-{key}"
-        self._citation_html = None
+
+    def get_absolute_url(self):
+        """As Excerpt's: the citation macro takes either."""
+        return self.page_url
 
     @property
     def ref(self):
@@ -288,15 +283,35 @@ class ClaimRecord:
         "reviewed",
         "status",
         "subject_id",
+        "successor_ref",
         "superseded_by",
+        "superseded_by_id",
         "support",
         "url",
     )
 
     def __init__(
-        self, pk, subject_id, dimension_id, key, cell, support, status, body_html, editor_note_html,
-        applies_to, outdated, outdated_since, reviewed, added, changed, successor_subject, successor_key, url,
-    ):  # fmt: skip
+        self,
+        pk,
+        subject_id,
+        dimension_id,
+        key,
+        cell,
+        support,
+        status,
+        body_html,
+        editor_note_html,
+        applies_to,
+        outdated,
+        outdated_since,
+        superseded_by_id,
+        reviewed,
+        added,
+        changed,
+        successor_subject,
+        successor_key,
+        url,
+    ):
         self.id = pk
         self.subject_id = subject_id
         self.dimension_id = dimension_id
@@ -309,11 +324,13 @@ class ClaimRecord:
         self.applies_to = applies_to
         self.outdated = outdated
         self.outdated_since = outdated_since
+        self.superseded_by_id = superseded_by_id
+        self.superseded_by = None  # the successor's ClaimRecord, when it is in the table
+        # The successor as "subject-slug/key", known even when it is not in the table.
+        self.successor_ref = f"{successor_subject}/{successor_key}" if successor_key else ""
         self.reviewed = reviewed
         self.added = added
         self.changed = changed
-        # The claim that replaced an outdated one, as (subject slug, key): its page is linked, not loaded.
-        self.superseded_by = (successor_subject, successor_key) if successor_key else None
         self.url = url
         self.evidence = []
 
@@ -322,8 +339,8 @@ class ClaimRecord:
         return self.status != Status.PUBLISHED
 
     @property
-    def superseded_by_url(self):
-        return reverse("kb:claim", args=list(self.superseded_by)) if self.superseded_by else ""
+    def support_label(self):
+        return SUPPORT_LABELS.get(self.support, "")
 
     @property
     def status_label(self):
@@ -331,37 +348,69 @@ class ClaimRecord:
 
 
 class Cell:
-    """One subject on one dimension: its current claims, its outdated ones set apart, and what the table shows.
+    """One subject on one dimension: its visible claims, and what the table shows about them.
 
     Only current claims drive the badge, the Contested mark, the filters, the summary and the
-    differences; outdated claims are kept (shown when the cell is opened, and in the exports).
+    differences; outdated claims are kept (shown apart when the cell is opened, and in the exports).
     """
 
-    __slots__ = ("claims", "contested", "dom_id", "outdated", "source_count", "subject", "supports")
+    __slots__ = ("claims", "contested", "current_claims", "dom_id", "source_count", "subject", "supports")
 
     def __init__(self, subject, dimension, claims):
         self.subject = subject
-        self.claims = [claim for claim in claims if not claim.outdated]
-        self.outdated = [claim for claim in claims if claim.outdated]
+        self.claims = claims
+        self.current_claims = [claim for claim in claims if not claim.outdated]
         self.dom_id = f"{dimension.slug}--{subject.slug}"
-        self.contested = is_contested(self.claims)
-        self.source_count = len({evidence.excerpt.source.id for claim in self.claims for evidence in claim.evidence})
-        self.supports = frozenset(claim.support for claim in self.claims if claim.support)
+        self.contested = is_contested(self.current_claims)
+        self.source_count = len(
+            {evidence.excerpt.source.id for claim in self.current_claims for evidence in claim.evidence}
+        )
+        self.supports = frozenset(claim.support for claim in self.current_claims if claim.support)
 
     @property
-    def all_claims(self):
-        return self.claims + self.outdated
+    def outdated_claims(self):
+        return [claim for claim in self.claims if claim.outdated]
+
+    @property
+    def quotes(self):
+        """Each excerpt the cell's claims quote, once: [Quote(excerpt, [(claim, stance)])] in order of first use."""
+        quotes = {}
+        for claim in self.claims:
+            for evidence in claim.evidence:
+                quote = quotes.get(evidence.excerpt.id)
+                if quote is None:
+                    quote = quotes[evidence.excerpt.id] = Quote(evidence.excerpt, [])
+                quote.claims.append((claim, evidence.stance))
+        return list(quotes.values())
+
+    @property
+    def chips(self):
+        """Who backs the current claims: [(source, stance)], one per source and stance, in order of first use."""
+        chips = {}
+        for claim in self.claims:
+            if claim.outdated:
+                continue
+            for evidence in claim.evidence:
+                chips.setdefault(
+                    (evidence.excerpt.source.id, evidence.stance), (evidence.excerpt.source, evidence.stance)
+                )
+        return list(chips.values())
+
+    @property
+    def noted(self):
+        """An editor's note corrects or qualifies the sources of a current claim."""
+        return any(claim.editor_note_html for claim in self.claims if not claim.outdated)
+
+
+class Quote(NamedTuple):
+    excerpt: ExcerptRecord
+    claims: list  # [(ClaimRecord, stance)]
 
 
 class Row:
     """One dimension across the compared subjects."""
 
     __slots__ = ("cells", "contested", "differs", "dimension", "dimension_url", "group", "source_slugs", "supports")
-
-    @property
-    def claimed_count(self):
-        """How many of the compared subjects have a current claim on this dimension."""
-        return sum(1 for cell in self.cells if cell.claims)
 
     def __init__(self, dimension, dimension_url, cells):
         self.dimension = dimension
@@ -372,31 +421,32 @@ class Row:
         self.contested = any(cell.contested for cell in cells)
         self.supports = frozenset().union(*(cell.supports for cell in cells))
         self.source_slugs = frozenset(
-            evidence.excerpt.source.slug for cell in cells for claim in cell.claims for evidence in claim.evidence
+            evidence.excerpt.source.slug for claim in self.claims for evidence in claim.evidence
         )
 
     @property
     def claims(self):
-        return [claim for cell in self.cells for claim in cell.claims]
+        """The row's current claims (what its filters and summary count)."""
+        return [claim for cell in self.cells for claim in cell.current_claims]
 
     @property
-    def cells_html(self):
-        """The row's <td>s (see render_cell)."""
-        return mark_safe("".join(render_cell(cell, self.dimension) for cell in self.cells))
+    def claimed_count(self):
+        """How many of the compared subjects have a current claim on this dimension."""
+        return sum(1 for cell in self.cells if cell.current_claims)
 
 
 def _differs(cells):
     """Whether the subjects differ on a row: their support levels, among the subjects that have a claim.
 
-    A row where fewer than two subjects have a claim compares nothing, so it does not differ. On a
-    qualitative dimension (no claim carries a support level) the cells' texts are compared instead.
+    A row where fewer than two subjects have a (current) claim compares nothing, so it does not differ.
+    On a qualitative dimension (no claim carries a support level) the cells' texts are compared instead.
     """
-    filled = [cell for cell in cells if cell.claims]
+    filled = [cell for cell in cells if cell.current_claims]
     if len(filled) < 2:
         return False
     if any(cell.supports for cell in filled):
         return len({cell.supports for cell in filled}) > 1
-    return len({tuple(sorted(claim.cell.casefold() for claim in cell.claims)) for cell in filled}) > 1
+    return len({tuple(sorted(claim.cell.casefold() for claim in cell.current_claims)) for cell in filled}) > 1
 
 
 @dataclass
@@ -473,13 +523,13 @@ CLAIM_FIELDS = (
     "applies_to",
     "outdated",
     "outdated_since",
+    "superseded_by_id",
     "reviewed",
     "added",
     "changed",
     "superseded_by__subject__slug",
     "superseded_by__key",
 )
-EXCERPT_FIELD_COUNT = 6  # key, text, locator, speaker, verification, verified_sha256
 EVIDENCE_FIELDS = (
     "claim_id",
     "stance",
@@ -521,143 +571,34 @@ def build_table(subjects, *, preview=False):
     evidence_rows = (
         Evidence.objects.filter(claim__in=claim_qs.values("pk")).order_by("order", "pk").values_list(*EVIDENCE_FIELDS)
     )
-    excerpt_end = 3 + EXCERPT_FIELD_COUNT
-    for claim_id, stance, excerpt_id, *rest in evidence_rows:
-        excerpt_fields, (source_id, *source_fields) = rest[: excerpt_end - 3], rest[excerpt_end - 3 :]
+    for (
+        claim_id,
+        stance,
+        excerpt_id,
+        key,
+        text,
+        locator,
+        speaker,
+        verification,
+        sha256,
+        source_id,
+        *source_fields,
+    ) in evidence_rows:
         source = sources.get(source_id)
         if source is None:
             source = sources[source_id] = SourceRecord(source_id, *source_fields, source_url(source_fields[0]))
         excerpt = excerpts.get(excerpt_id)
         if excerpt is None:
-            excerpt = excerpts[excerpt_id] = ExcerptRecord(excerpt_id, *excerpt_fields, source)
+            excerpt = excerpts[excerpt_id] = ExcerptRecord(
+                excerpt_id, key, text, locator, speaker, verification, sha256, source
+            )
         claim = claims.get(claim_id)
         if claim is not None:
             claim.evidence.append(EvidenceRecord(stance, excerpt))
+    for claim in claims.values():
+        if claim.superseded_by_id:
+            claim.superseded_by = claims.get(claim.superseded_by_id)
     return ComparisonTable(subjects, dimensions, claims.values())
-
-
-# The HTML of a cell ------------------------------------------------------------------
-#
-# Written here rather than in a template: a page of 10 x 100 cells must render in
-# well under 50 ms, and Django's template engine spends ~0.3 ms on one cell with its
-# excerpts. Every value goes through escape(); only the *_html fields, sanitised with
-# nh3 when they were stored (kb/rendering.py), are written as they are. The classes
-# are site.css's (.badge, .citation, .stance, .editor-note) and compare.css's (.cmp-*).
-
-
-def _badge(kind, icon, label):
-    return f'<span class="badge badge--{kind}"><span aria-hidden="true">{icon}</span>{label}</span>'
-
-
-SUPPORT_BADGES = {value: _badge(value, SUPPORT_ICONS[value], escape(label)) for value, label in SUPPORT_LABELS.items()}
-STATUS_BADGES = {
-    Status.DRAFT: _badge("draft", "✎", escape(STATUS_LABELS[Status.DRAFT])),
-    Status.REVIEW: _badge("review", "✎", escape(STATUS_LABELS[Status.REVIEW])),
-}
-CONTESTED_BADGE = _badge("contested", "⚑", "Contested")
-STANCE_HEADS = {
-    value: (
-        f'<figure class="citation citation--{value}"><p class="stance">'
-        f'<span aria-hidden="true">{STANCE_ICONS[value]}</span> {escape(label)}</p>'
-    )
-    for value, label in STANCE_LABELS.items()
-}
-
-
-def _source_html(source):
-    """The parts of a citation that depend on the source alone, escaped once per source."""
-    parts = source._html
-    if parts is None:
-        title = escape(source.title)
-        details = []
-        if source.author:
-            details.append(f" by {escape(source.author)}")
-        if source.publisher:
-            details.append(f", {escape(source.publisher)}")
-        if source.published:
-            day = escape(date_format(source.published, "j F Y"))
-            details.append(f', <time datetime="{source.published.isoformat()}">{day}</time>')
-        original = ""
-        if source.url:
-            original = (
-                f' <a href="{escape(source.url)}" rel="external noopener">Original'
-                f'<span class="visually-hidden"> of “{title}”</span></a>'
-            )
-        opening = f'<blockquote cite="{escape(source.url)}">' if source.url else "<blockquote>"
-        parts = source._html = (opening, title, "".join(details), original)
-    return parts
-
-
-def _citation_html(excerpt):
-    """The quotation and its full citation (cached per excerpt: the same excerpt may back several claims)."""
-    if excerpt._citation_html is None:
-        opening, title, details, original = _source_html(excerpt.source)
-        speaker = f"{escape(excerpt.speaker)}, in a comment on " if excerpt.speaker else ""
-        locator = f", under “{escape(excerpt.locator)}”" if excerpt.locator else ""
-        excerpt._citation_html = (
-            f"{opening}{escape(excerpt.text)}</blockquote><figcaption>{speaker}"
-            f'<cite><a href="{escape(excerpt.page_url)}">{title}</a></cite>{details}{locator}.{original}'
-            "</figcaption></figure>"
-        )
-    return excerpt._citation_html
-
-
-def render_cell(cell, dimension):
-    """One <td>: a <details> whose summary is what the table shows and whose body is the provenance."""
-    subject_name = escape(cell.subject.name)
-    classes = ' class="cmp-cell--contested"' if cell.contested else ""
-    if not cell.claims:
-        return (
-            f'<td id="{escape(cell.dom_id)}"{classes}><span class="cmp-empty">No claim'
-            f'<span class="visually-hidden"> about {subject_name}</span></span></td>'
-        )
-    # Markup is kept lean (a 10 x 100 table has 1,000 of these): CSS targets the structure,
-    # not a class on every element.
-    out = [f'<td id="{escape(cell.dom_id)}"{classes}><details><summary>']
-    add = out.append
-    for claim in cell.claims:
-        add("<span>")
-        if claim.support:
-            add(SUPPORT_BADGES.get(claim.support, ""))
-            add(" ")
-        add(f'<span class="cmp-text">{escape(claim.cell)}</span>')
-        if claim.is_draft:
-            add(" ")
-            add(STATUS_BADGES.get(claim.status, ""))
-        add("</span>")
-    count = cell.source_count
-    add(f"<small>{count} source{'' if count == 1 else 's'}")
-    if cell.contested:
-        add(" ")
-        add(CONTESTED_BADGE)
-    add('</small></summary><div class="cmp-body">')
-    several = len(cell.claims) > 1
-    for claim in cell.claims:
-        add("<div>")
-        if several:
-            add(f'<p class="cmp-claim-title"><strong>{escape(claim.cell)}</strong></p>')
-        if claim.body_html:
-            add(claim.body_html)
-        if claim.editor_note_html:
-            add(
-                '<div class="editor-note cmp-editor-note" role="note" aria-label="Editor&rsquo;s note">'
-                '<p class="cmp-note-label"><strong>Editor&rsquo;s note</strong> '
-                "(the editors&rsquo; own words, not a source)</p>"
-                f"{claim.editor_note_html}</div>"
-            )
-        if claim.evidence:
-            for evidence in claim.evidence:
-                add(STANCE_HEADS.get(evidence.stance, '<figure class="citation">'))
-                add(_citation_html(evidence.excerpt))
-        else:
-            add('<p class="muted">No source quoted yet.</p>')
-        # The link's purpose comes from its context: the cell's row and column headers (WCAG 2.4.4).
-        add(f'<p class="cmp-claim-link"><a href="{escape(claim.url)}">Claim page</a>')
-        if claim.is_draft:
-            add(f' <span class="muted">({escape(claim.status_label.lower())})</span>')
-        add("</p></div>")
-    add("</div></details></td>")
-    return "".join(out)
 
 
 # Open data ---------------------------------------------------------------------------
@@ -679,7 +620,7 @@ def table_as_data(table, rows, *, absolute, filters=None, errors=None, preview=F
         cells = []
         for cell in row.cells:
             claims = []
-            for claim in cell.all_claims:
+            for claim in cell.claims:
                 evidence_data = []
                 for evidence in claim.evidence:
                     excerpt = evidence.excerpt
@@ -722,7 +663,7 @@ def table_as_data(table, rows, *, absolute, filters=None, errors=None, preview=F
                         "status": claim.status,
                         "outdated": claim.outdated,
                         "outdated_since": claim.outdated_since or None,
-                        "superseded_by": "/".join(claim.superseded_by) if claim.superseded_by else None,
+                        "superseded_by": claim.successor_ref or None,
                         "applies_to": claim.applies_to or None,
                         "added": _date(claim.added),
                         "changed": _date(claim.changed),
@@ -803,16 +744,19 @@ def _csv_safe(value):
 
 
 def table_as_csv_rows(rows, *, absolute):
-    """One row per (dimension, subject, claim); a cell without claims still gets a row, with blank claim fields."""
+    """One row per (dimension, subject, claim); a cell without claims still gets a row, with blank claim fields.
+
+    Outdated claims are rows too, marked so (``outdated``): they never set ``contested``.
+    """
     yield CSV_HEADER
     for row in rows:
         for cell in row.cells:
             contested = "yes" if cell.contested else "no"
-            if not cell.all_claims:
+            if not cell.claims:
                 names = [_csv_safe(v) for v in (row.group.name, row.dimension.name, cell.subject.name)]
                 yield [*names, "", "", contested] + [""] * (len(CSV_HEADER) - 6)
                 continue
-            for claim in cell.all_claims:
+            for claim in cell.claims:
                 titles = []
                 for evidence in claim.evidence:
                     if evidence.excerpt.source.title not in titles:
@@ -827,14 +771,15 @@ def table_as_csv_rows(rows, *, absolute):
                     claim.status,
                     "yes" if claim.outdated else "no",
                     _csv_safe(claim.outdated_since),
-                    "/".join(claim.superseded_by) if claim.superseded_by else "",
+                    claim.successor_ref,
                     _csv_safe(claim.applies_to),
                     absolute(claim.url),
                     _csv_safe("; ".join(titles)),
                     "; ".join(evidence.excerpt.ref for evidence in claim.evidence),
-                    "; ".join(
-                        f"{evidence.excerpt.ref}: {evidence.excerpt.verification}"
-                        + (f" ({evidence.excerpt.verified_sha256[:12]})" if evidence.excerpt.verified_sha256 else "")
-                        for evidence in claim.evidence
-                    ),
+                    "; ".join(_verification(evidence.excerpt) for evidence in claim.evidence),
                 ]
+
+
+def _verification(excerpt):
+    sha = f" ({excerpt.verified_sha256[:12]})" if excerpt.verified_sha256 else ""
+    return f"{excerpt.ref}: {excerpt.verification}{sha}"

@@ -6,6 +6,7 @@ Django helpers they use: ``url()``, ``static()``, ``static_prefix`` and the filt
 ``request``, ``csrf_input`` and ``csrf_token`` to every page rendered with a request.
 """
 
+from functools import lru_cache
 from itertools import groupby
 from operator import attrgetter
 from typing import NamedTuple
@@ -27,6 +28,19 @@ def regroup(items, attribute):
     return [Group(key, list(members)) for key, members in groupby(items, key=attrgetter(attribute))]
 
 
+@lru_cache(maxsize=4096)
+def _cached_date(value, arg):
+    return date(value, arg)
+
+
+def cached_date(value, arg=None):
+    """Django's ``date`` filter, remembered per (value, format): a table cites the same sources many times."""
+    try:
+        return _cached_date(value, arg)
+    except TypeError:  # unhashable
+        return date(value, arg)
+
+
 def url(viewname, *args, **kwargs):
     return reverse(viewname, args=args or None, kwargs=kwargs or None)
 
@@ -37,5 +51,5 @@ def environment(**options):
     options["undefined"] = ChainableUndefined
     env = Environment(**options)
     env.globals.update({"url": url, "static": static, "static_prefix": settings.STATIC_URL})
-    env.filters.update({"date": date, "pluralize": pluralize, "capfirst": capfirst, "regroup": regroup})
+    env.filters.update({"date": cached_date, "pluralize": pluralize, "capfirst": capfirst, "regroup": regroup})
     return env

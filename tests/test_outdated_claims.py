@@ -48,10 +48,11 @@ def test_outdated_claims_never_drive_badge_contested_or_support(sample_kb):
     outdated_claim()
     widgets = row(build_table(subjects("alpha", "beta")), "widgets")
     alpha = widgets.cells[0]
-    assert [claim.key for claim in alpha.claims] == ["widgets"]  # what the badge shows
-    assert [claim.key for claim in alpha.outdated] == ["old-widgets"]  # kept, set apart
-    assert alpha.outdated[0].outdated_since == "Alpha 2.0"
-    assert alpha.outdated[0].superseded_by_url == reverse("kb:claim", args=["alpha", "widgets"])
+    assert [claim.key for claim in alpha.current_claims] == ["widgets"]  # what the badge shows
+    assert [claim.key for claim in alpha.outdated_claims] == ["old-widgets"]  # kept, set apart
+    old = alpha.outdated_claims[0]
+    assert old.outdated_since == "Alpha 2.0" and old.successor_ref == "alpha/widgets"
+    assert old.superseded_by.url == reverse("kb:claim", args=["alpha", "widgets"])
     # A second support level and a contradicting quote, both on the outdated claim only: not contested.
     assert not alpha.contested and not widgets.contested
     assert m.Support.NOT_PROVIDED not in widgets.supports
@@ -72,7 +73,7 @@ def test_the_same_claim_current_would_be_contested(sample_kb):
     claim = outdated_claim()
     m.Claim.objects.filter(pk=claim.pk).update(outdated=False, outdated_since="", superseded_by=None)
     alpha = row(build_table(subjects("alpha", "beta")), "widgets").cells[0]
-    assert alpha.contested and {c.key for c in alpha.claims} == {"widgets", "old-widgets"}
+    assert alpha.contested and {c.key for c in alpha.current_claims} == {"widgets", "old-widgets"}
 
 
 def test_one_definition_of_contested_serves_the_table_and_the_dimension_page(client, sample_kb):
