@@ -451,14 +451,24 @@ class ClaimAdmin(KBAdmin):
     form = ClaimForm
     list_display = ("cell", "subject", "dimension", "support", "status", "excerpt_count", "last_changed")
     list_select_related = ("subject", "dimension")
-    list_filter = ("status", "support", EvidenceFilter, "subject__kind", "dimension__group", "dimension", "subject")
+    list_filter = (
+        "status", "support", "outdated", EvidenceFilter, "subject__kind", "dimension__group", "dimension", "subject",
+    )  # fmt: skip
     search_fields = ("cell", "key", "body", "editor_note", "subject__name", "subject__slug", "dimension__name")
-    autocomplete_fields = ("subject", "dimension")
+    autocomplete_fields = ("subject", "dimension", "superseded_by")
     prepopulated_fields = {"key": ("cell",)}
     readonly_fields = ("created", "updated")
     fieldsets = (
-        (None, {"fields": ("subject", "dimension", "cell", "key", "support", "status", "order")}),
+        (None, {"fields": ("subject", "dimension", "cell", "key", "support", "applies_to", "status", "order")}),
         ("Text", {"fields": ("body", "editor_note")}),
+        (
+            "Still true?",
+            {
+                "fields": ("reviewed", "outdated", "outdated_since", "superseded_by"),
+                "description": "An outdated claim stays visible when its cell is opened, set apart, "
+                "but never drives a badge, the Contested mark, the filters or the summary.",
+            },
+        ),
         ("Record", {"fields": (("created", "updated"),)}),
     )
     inlines = (EvidenceInline,)

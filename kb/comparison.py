@@ -49,6 +49,17 @@ STATUS_LABELS = dict(Status.choices)
 SOURCE_MARK_LENGTH = 22
 
 
+def is_contested(claims, evidence_of=lambda claim: claim.evidence):
+    """The one definition of a contested cell (README): its current published claims carry different
+    support levels, or any of their evidence contradicts. Drafts in a preview and outdated claims do not count.
+    """
+    current = [claim for claim in claims if claim.status == Status.PUBLISHED and not claim.outdated]
+    supports = {claim.support for claim in current if claim.support}
+    return len(supports) > 1 or any(
+        evidence.stance == Stance.CONTRADICTS for claim in current for evidence in evidence_of(claim)
+    )
+
+
 def compare_url(slugs, view="kb:compare"):
     return reverse(view, kwargs={"spec": list(slugs)})
 
@@ -257,9 +268,11 @@ class EvidenceRecord:
 
 class ClaimRecord:
     __slots__ = (
+        "added",
         "applies_to",
         "body_html",
         "cell",
+        "changed",
         "dimension_id",
         "editor_note_html",
         "evidence",
@@ -267,8 +280,10 @@ class ClaimRecord:
         "key",
         "outdated",
         "outdated_since",
+        "reviewed",
         "status",
         "subject_id",
+        "successor_ref",
         "superseded_by",
         "superseded_by_id",
         "support",
@@ -290,6 +305,11 @@ class ClaimRecord:
         outdated,
         outdated_since,
         superseded_by_id,
+        reviewed,
+        added,
+        changed,
+        successor_subject,
+        successor_key,
         url,
     ):
         self.id = pk
@@ -306,6 +326,11 @@ class ClaimRecord:
         self.outdated_since = outdated_since
         self.superseded_by_id = superseded_by_id
         self.superseded_by = None  # the successor's ClaimRecord, when it is in the table
+        # The successor as "subject-slug/key", known even when it is not in the table.
+        self.successor_ref = f"{successor_subject}/{successor_key}" if successor_key else ""
+        self.reviewed = reviewed
+        self.added = added
+        self.changed = changed
         self.url = url
         self.evidence = []
 
@@ -323,27 +348,24 @@ class ClaimRecord:
 
 
 class Cell:
-    """One subject on one dimension: its visible claims, and what the table shows about them."""
+    """One subject on one dimension: its visible claims, and what the table shows about them.
 
-    __slots__ = ("claims", "contested", "dom_id", "signature", "source_count", "subject")
+    Only current claims drive the badge, the Contested mark, the filters, the summary and the
+    differences; outdated claims are kept (shown apart when the cell is opened, and in the exports).
+    """
+
+    __slots__ = ("claims", "contested", "current_claims", "dom_id", "source_count", "subject", "supports")
 
     def __init__(self, subject, dimension, claims):
         self.subject = subject
         self.claims = claims
+        self.current_claims = [claim for claim in claims if not claim.outdated]
         self.dom_id = f"{dimension.slug}--{subject.slug}"
-        # Contested (README): the published claims carry different support levels,
-        # or any of their evidence contradicts. Drafts shown in a preview do not count.
-        published = [claim for claim in claims if claim.status == Status.PUBLISHED]
-        supports = {claim.support for claim in published if claim.support}
-        self.contested = len(supports) > 1 or any(
-            evidence.stance == Stance.CONTRADICTS for claim in published for evidence in claim.evidence
+        self.contested = is_contested(self.current_claims)
+        self.source_count = len(
+            {evidence.excerpt.source.id for claim in self.current_claims for evidence in claim.evidence}
         )
-        self.source_count = len({evidence.excerpt.source.id for claim in claims for evidence in claim.evidence})
-        self.signature = tuple((claim.support, claim.cell) for claim in claims)
-
-    @property
-    def current_claims(self):
-        return [claim for claim in self.claims if not claim.outdated]
+        self.supports = frozenset(claim.support for claim in self.current_claims if claim.support)
 
     @property
     def outdated_claims(self):
@@ -395,17 +417,36 @@ class Row:
         self.dimension_url = dimension_url
         self.group = dimension.group
         self.cells = cells
-        # An empty cell has the empty signature, so it differs from any filled one.
-        self.differs = len({cell.signature for cell in cells}) > 1
+        self.differs = _differs(cells)
         self.contested = any(cell.contested for cell in cells)
-        self.supports = frozenset(claim.support for cell in cells for claim in cell.claims if claim.support)
+        self.supports = frozenset().union(*(cell.supports for cell in cells))
         self.source_slugs = frozenset(
-            evidence.excerpt.source.slug for cell in cells for claim in cell.claims for evidence in claim.evidence
+            evidence.excerpt.source.slug for claim in self.claims for evidence in claim.evidence
         )
 
     @property
     def claims(self):
-        return [claim for cell in self.cells for claim in cell.claims]
+        """The row's current claims (what its filters and summary count)."""
+        return [claim for cell in self.cells for claim in cell.current_claims]
+
+    @property
+    def claimed_count(self):
+        """How many of the compared subjects have a current claim on this dimension."""
+        return sum(1 for cell in self.cells if cell.current_claims)
+
+
+def _differs(cells):
+    """Whether the subjects differ on a row: their support levels, among the subjects that have a claim.
+
+    A row where fewer than two subjects have a (current) claim compares nothing, so it does not differ.
+    On a qualitative dimension (no claim carries a support level) the cells' texts are compared instead.
+    """
+    filled = [cell for cell in cells if cell.current_claims]
+    if len(filled) < 2:
+        return False
+    if any(cell.supports for cell in filled):
+        return len({cell.supports for cell in filled}) > 1
+    return len({tuple(sorted(claim.cell.casefold() for claim in cell.current_claims)) for cell in filled}) > 1
 
 
 @dataclass
@@ -483,6 +524,11 @@ CLAIM_FIELDS = (
     "outdated",
     "outdated_since",
     "superseded_by_id",
+    "reviewed",
+    "added",
+    "changed",
+    "superseded_by__subject__slug",
+    "superseded_by__key",
 )
 EVIDENCE_FIELDS = (
     "claim_id",
@@ -588,6 +634,8 @@ def table_as_data(table, rows, *, absolute, filters=None, errors=None, preview=F
                             "locator": excerpt.locator or None,
                             "speaker": excerpt.speaker or None,
                             "url": absolute(excerpt.page_url),
+                            "verification": excerpt.verification,
+                            "capture_sha256": excerpt.verified_sha256 or None,
                         },
                     )
                     sources.setdefault(
@@ -613,6 +661,13 @@ def table_as_data(table, rows, *, absolute, filters=None, errors=None, preview=F
                         "cell": claim.cell,
                         "support": claim.support or None,
                         "status": claim.status,
+                        "outdated": claim.outdated,
+                        "outdated_since": claim.outdated_since or None,
+                        "superseded_by": claim.successor_ref or None,
+                        "applies_to": claim.applies_to or None,
+                        "added": _date(claim.added),
+                        "changed": _date(claim.changed),
+                        "reviewed": _date(claim.reviewed),
                         "body_html": claim.body_html,
                         "editor_note_html": claim.editor_note_html or None,
                         "evidence": evidence_data,
@@ -636,6 +691,7 @@ def table_as_data(table, rows, *, absolute, filters=None, errors=None, preview=F
                     "url": absolute(row.dimension_url),
                 },
                 "differs": row.differs,
+                "claimed_count": row.claimed_count,
                 "contested": row.contested,
                 "cells": cells,
             }
@@ -669,9 +725,14 @@ CSV_HEADER = [
     "cell",
     "contested",
     "status",
+    "outdated",
+    "outdated_since",
+    "superseded_by",
+    "applies_to",
     "claim_url",
     "source_titles",
     "excerpt_keys",
+    "verification",
 ]
 # Spreadsheets run a cell starting with these as a formula (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -683,21 +744,17 @@ def _csv_safe(value):
 
 
 def table_as_csv_rows(rows, *, absolute):
-    """One row per (dimension, subject, claim); a cell without claims still gets a row, with blank claim fields."""
+    """One row per (dimension, subject, claim); a cell without claims still gets a row, with blank claim fields.
+
+    Outdated claims are rows too, marked so (``outdated``): they never set ``contested``.
+    """
     yield CSV_HEADER
     for row in rows:
         for cell in row.cells:
             contested = "yes" if cell.contested else "no"
             if not cell.claims:
-                yield [_csv_safe(v) for v in (row.group.name, row.dimension.name, cell.subject.name)] + [
-                    "",
-                    "",
-                    contested,
-                    "",
-                    "",
-                    "",
-                    "",
-                ]
+                names = [_csv_safe(v) for v in (row.group.name, row.dimension.name, cell.subject.name)]
+                yield [*names, "", "", contested] + [""] * (len(CSV_HEADER) - 6)
                 continue
             for claim in cell.claims:
                 titles = []
@@ -712,7 +769,17 @@ def table_as_csv_rows(rows, *, absolute):
                     _csv_safe(claim.cell),
                     contested,
                     claim.status,
+                    "yes" if claim.outdated else "no",
+                    _csv_safe(claim.outdated_since),
+                    claim.successor_ref,
+                    _csv_safe(claim.applies_to),
                     absolute(claim.url),
                     _csv_safe("; ".join(titles)),
                     "; ".join(evidence.excerpt.ref for evidence in claim.evidence),
+                    "; ".join(_verification(evidence.excerpt) for evidence in claim.evidence),
                 ]
+
+
+def _verification(excerpt):
+    sha = f" ({excerpt.verified_sha256[:12]})" if excerpt.verified_sha256 else ""
+    return f"{excerpt.ref}: {excerpt.verification}{sha}"

@@ -18,7 +18,8 @@ FALSE_VALUES = frozenset({"", "0", "off", "false", "no"})
 
 # The GET parameters of a comparison page that are filters (kept by the subject
 # picker, the "remove" links and the open-data links).
-FILTER_PARAMS = ("group", "q", "support", "source", "only_differences", "only_contested")
+FILTER_PARAMS = ("group", "q", "support", "source", "only_differences", "only_shared", "only_contested")
+SWITCHES = ("only_differences", "only_shared", "only_contested")
 
 
 class SwitchInput(forms.CheckboxInput):
@@ -95,7 +96,17 @@ class ComparisonFilter(django_filters.FilterSet):
             "invalid_choice": "No claim in this comparison cites a source “%(value)s”, so that filter was ignored."
         },
     )
-    only_differences = SwitchFilter(label="Only rows where the subjects differ", method="filter_differences")
+    only_differences = SwitchFilter(
+        label="Only rows where support levels differ",
+        help_text="Rows where at least two subjects have a claim and their support levels differ "
+        "(on dimensions without support levels, their answers differ). Outdated claims do not count.",
+        method="filter_differences",
+    )
+    only_shared = SwitchFilter(
+        label="Only rows at least two subjects answer",
+        help_text="Hides rows where fewer than two of the compared subjects have a claim.",
+        method="filter_shared",
+    )
     only_contested = SwitchFilter(label="Only contested rows", method="filter_contested")
 
     class Meta:
@@ -130,7 +141,7 @@ class ComparisonFilter(django_filters.FilterSet):
 
     @property
     def switch_fields(self):
-        return [self.form[name] for name in ("only_differences", "only_contested")]
+        return [self.form[name] for name in SWITCHES]
 
     @property
     def choice_fields(self):
@@ -155,6 +166,9 @@ class ComparisonFilter(django_filters.FilterSet):
 
     def filter_differences(self, rows, name, value):
         return [row for row in rows if row.differs] if value else rows
+
+    def filter_shared(self, rows, name, value):
+        return [row for row in rows if row.claimed_count >= 2] if value else rows
 
     def filter_contested(self, rows, name, value):
         return [row for row in rows if row.contested] if value else rows

@@ -340,8 +340,11 @@ def make_identical_row():
         ("?support=extension", ["widgets"]),
         ("?support=built-in", ["widgets", "licence"]),
         ("?source=sample", ["widgets", "startup"]),
-        ("?only_differences=1", ["widgets", "startup"]),
-        ("?only_differences=on", ["widgets", "startup"]),
+        # Support levels differ on widgets; startup has one subject's claim only, so it compares nothing.
+        ("?only_differences=1", ["widgets"]),
+        ("?only_differences=on", ["widgets"]),
+        ("?only_shared=1", ["widgets", "licence"]),
+        ("?only_shared=1&only_differences=1", ["widgets"]),
         ("?only_differences=0", ["widgets", "licence", "startup"]),
         ("?only_contested=1", ["startup"]),
         ("?only_contested=true&group=features", []),
@@ -524,7 +527,8 @@ def test_json_has_the_rows_and_their_provenance(client, sample_kb):
     assert [row["dimension"]["slug"] for row in data["rows"]] == ["widgets", "startup"]
     startup = data["rows"][1]
     assert startup["group"] == {"slug": "operations", "name": "Operations"}
-    assert startup["contested"] is True and startup["differs"] is True
+    assert startup["contested"] is True and startup["differs"] is False  # one subject's claim: nothing to compare
+    assert startup["claimed_count"] == 1
     alpha = startup["cells"][0]
     assert alpha["id"] == "startup--alpha" and alpha["contested"] is True
     claim = alpha["claims"][0]
@@ -571,9 +575,14 @@ def test_csv_has_one_row_per_dimension_subject_and_claim(client, sample_kb):
         "cell",
         "contested",
         "status",
+        "outdated",
+        "outdated_since",
+        "superseded_by",
+        "applies_to",
         "claim_url",
         "source_titles",
         "excerpt_keys",
+        "verification",
     ]
     assert [(r["dimension"], r["subject"], r["cell"]) for r in rows] == [
         ("Widgets", "Alpha", "Widget engine built in"),

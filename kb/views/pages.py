@@ -19,6 +19,7 @@ from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
 from .. import site_url
+from ..comparison import is_contested
 from ..featured import featured_comparisons
 from ..models import (
     Claim,
@@ -28,7 +29,6 @@ from ..models import (
     Excerpt,
     Snippet,
     Source,
-    Stance,
     Status,
     Subject,
     SubjectAlias,
@@ -71,13 +71,7 @@ class DimensionClaims:
 
     @property
     def contested(self):
-        """Published claims with different support levels, or any evidence contradicting one."""
-        published = [claim for claim in self.claims if claim.is_published]
-        supports = {claim.support for claim in published if claim.support}
-        contradicted = any(
-            evidence.stance == Stance.CONTRADICTS for claim in published for evidence in claim.evidence.all()
-        )
-        return len(supports) > 1 or contradicted
+        return is_contested(self.claims, evidence_of=lambda claim: claim.evidence.all())
 
 
 @dataclass
@@ -236,7 +230,8 @@ def dimension_detail(request, slug):
 
 def claim_detail(request, subject, key):
     preview = wants_preview(request)
-    claim = Claim.objects.visible(preview).with_evidence().filter(subject__slug=subject, key=key).first()
+    claims = Claim.objects.visible(preview).with_evidence().select_related("superseded_by__subject")
+    claim = claims.filter(subject__slug=subject, key=key).first()
     if claim is None:
         if Subject.objects.filter(slug=subject).exists():
             raise Http404("No such claim.")
