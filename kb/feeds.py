@@ -17,9 +17,9 @@ from django.contrib.syndication.views import Feed
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.html import format_html, format_html_join
 
 from . import site_url
 from .comparison import SubjectCatalogue, compare_url, resolve_subjects, split_spec
@@ -40,27 +40,10 @@ def recent_claims():
     )
 
 
-def _citation(excerpt):
-    source = excerpt.source
-    parts = [format_html('<a href="{}">{}</a>', site_url.absolute(source.get_absolute_url()), source.title)]
-    parts += [value for value in (excerpt.speaker, source.author, source.publisher, excerpt.locator) if value]
-    if source.published:
-        parts.append(source.published.isoformat())
-    return format_html_join(", ", "{}", ((part,) for part in parts))
-
-
 def entry_html(claim):
-    """The summary of one entry: the claim (its body, or its cell as text), then every quote with its citation."""
-    body = claim.body_html or format_html("<p>{}</p>", claim.cell)
-    quotes = format_html_join(
-        "",
-        "<blockquote><p>{}</p></blockquote><p>{} — {}</p>",
-        (
-            (evidence.excerpt.text, evidence.get_stance_display(), _citation(evidence.excerpt))
-            for evidence in claim.evidence.all()
-        ),
-    )
-    return sanitize(f"{body}{quotes}")
+    """The summary of one entry (templates/jinja2/feeds/entry.html: the site's one citation markup), sanitised."""
+    html = render_to_string("feeds/entry.html", {"claim": claim, "base": site_url.origin()})
+    return sanitize(strip_control(html.strip()))
 
 
 class ClaimsFeed(Feed):

@@ -418,7 +418,8 @@ class ContentDated(models.Model):
         loaded = getattr(self, "_loaded_content", None)
         current = self._content_values()
         if self._state.adding or loaded is None or current is None:
-            content_changed, date_set_by_caller = self._state.adding, False
+            # A new record keeps the dates its creator gave it (a record copied from elsewhere).
+            content_changed, date_set_by_caller = self._state.adding, self.changed is not None
         else:
             content_changed, date_set_by_caller = loaded[0] != current[0], loaded[1] != current[1]
         if (content_changed and not date_set_by_caller) or self.changed is None:

@@ -110,8 +110,8 @@ def test_entries_include_the_quotes_with_their_citations(client, sample_kb):
         if entry.findtext(f"{ATOM}id") == "claim:alpha/slow-start"
     )
     excerpt = m.Excerpt.objects.get(source__slug="sample", key="alpha-slow")
-    assert f"<blockquote><p>{excerpt.text}</p></blockquote>" in summary
-    assert 'href="http://testserver/sources/sample/"' in summary
+    assert f"<blockquote>{excerpt.text}</blockquote>" in summary  # the citation macro, as on the pages
+    assert 'href="http://testserver/sources/sample/#excerpt-alpha-slow"' in summary  # absolute, to the quote
     assert excerpt.source.title in summary
     assert "Supports" in summary and "Contradicts" in summary
 

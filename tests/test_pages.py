@@ -291,8 +291,8 @@ def test_claim_page_shows_excerpts_stances_sources_and_dates(client, sample_kb):
     assert 'href="/sources/sample/#excerpt-alpha-slow"' in html
     assert "Ann Author" in html and "Example Press" in html
     assert '<time datetime="2020-01-31">31 January 2020</time>' in html
-    assert f'<time datetime="{claim.created.isoformat()}">' in html
-    assert f'<time datetime="{claim.updated.isoformat()}">' in html
+    assert f'<time datetime="{claim.added.isoformat()}">' in html  # the content's own dates
+    assert f'<time datetime="{claim.changed.isoformat()}">' in html
     # The sample source has no URL: no external link, no cite attribute.
     assert 'rel="external' not in html
     assert "cite=" not in html
