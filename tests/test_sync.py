@@ -320,3 +320,17 @@ def test_admin_forms_and_actions_date_their_changes(editor_client):
     assert excerpt.changed >= before and excerpt.added == FIXTURE_ADDED
     new = m.Excerpt.objects.create(source=excerpt.source, key="brand-new", text="Brand new.")
     assert new.added is not None and new.added == new.changed
+
+
+@pytest.mark.usefixtures("sample_kb")
+def test_pages_show_the_contents_own_dates(client):
+    claim = m.Claim.objects.get(subject__slug="alpha", key="widgets")
+    claim.reviewed = datetime.date(2026, 11, 27)
+    admin_save(claim)
+    page = client.get(claim.get_absolute_url()).content.decode()
+    assert '<time datetime="2026-11-20T09:00:00+00:00">20 November 2026</time>' in page
+    assert '<time datetime="2026-11-21T10:30:00+00:00">21 November 2026</time>' in page
+    assert '<time datetime="2026-11-27">27 November 2026</time>' in page
+    task = m.Task.objects.get()
+    page = client.get(task.get_absolute_url()).content.decode()
+    assert 'Last changed <time datetime="2026-11-21T10:30:00+00:00">21 November 2026</time>' in page
