@@ -34,6 +34,7 @@ from ..models import (
     SubjectRelation,
     Task,
 )
+from ..jinja2 import FORM_RENDERER
 from ..preview import wants_preview
 
 # Comparisons the home page and the sitemap feature when both subjects exist.
@@ -345,6 +346,7 @@ def source_detail(request, slug):
 
 
 class SnippetFilterForm(forms.Form):
+    default_renderer = FORM_RENDERER
     task = forms.ChoiceField(required=False, label="Task")
     subject = forms.ChoiceField(required=False, label="Subject")
 
