@@ -18,7 +18,6 @@ from django.templatetags.static import static
 from django.urls import reverse
 from jinja2 import ChainableUndefined, Environment
 
-
 # Forms on the public pages render their widgets with Jinja2 too (Django's engine took a third
 # of the comparison page's time drawing the filters' options); the admin keeps Django's renderer.
 FORM_RENDERER = Jinja2FormRenderer()

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
+from ..jinja2 import FORM_RENDERER
 from ..models import (
     Claim,
     Dimension,
@@ -34,7 +35,6 @@ from ..models import (
     SubjectRelation,
     Task,
 )
-from ..jinja2 import FORM_RENDERER
 from ..preview import wants_preview
 
 # Comparisons the home page and the sitemap feature when both subjects exist.
