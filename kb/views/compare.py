@@ -16,6 +16,8 @@ from django.utils.text import get_text_list
 from ..comparison import (
     MAX_SUBJECTS,
     MIN_SUBJECTS,
+    STANCE_ICONS,
+    STANCE_LABELS,
     SUPPORT_ICONS,
     SUPPORT_LABELS,
     SubjectCatalogue,
@@ -247,6 +249,8 @@ def comparison(request, spec):
         "support_legend": [(value, SUPPORT_ICONS[value], label) for value, label in SUPPORT_LABELS.items()],
         "support_labels": SUPPORT_LABELS,
         "support_icons": SUPPORT_ICONS,
+        "stance_icons": STANCE_ICONS,
+        "stance_labels": STANCE_LABELS,
         "summary": summarise(subjects, rows),
     }
     return _finish(render(request, "kb/compare.html", context), preview)
