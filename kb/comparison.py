@@ -289,6 +289,7 @@ class EvidenceRecord:
 
 class ClaimRecord:
     __slots__ = (
+        "added",
         "applies_to",
         "body_html",
         "cell",
@@ -322,6 +323,7 @@ class ClaimRecord:
         outdated,
         outdated_since,
         superseded_by_id,
+        added,
         url,
     ):
         self.id = pk
@@ -337,6 +339,7 @@ class ClaimRecord:
         self.outdated = outdated
         self.outdated_since = outdated_since
         self.superseded_by_id = superseded_by_id
+        self.added = added
         self.superseded_by = None  # the successor's ClaimRecord, when it is in the table
         self.url = url
         self.evidence = []
@@ -515,6 +518,7 @@ CLAIM_FIELDS = (
     "outdated",
     "outdated_since",
     "superseded_by_id",
+    "added",
 )
 EVIDENCE_FIELDS = (
     "claim_id",
