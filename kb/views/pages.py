@@ -21,6 +21,7 @@ from django.utils.text import Truncator
 from .. import site_url
 from ..comparison import is_contested
 from ..featured import featured_comparisons
+from ..jinja2 import FORM_RENDERER
 from ..models import (
     Claim,
     Dimension,
@@ -321,6 +322,7 @@ def source_detail(request, slug):
 
 
 class SnippetFilterForm(forms.Form):
+    default_renderer = FORM_RENDERER
     task = forms.ChoiceField(required=False, label="Task")
     subject = forms.ChoiceField(required=False, label="Subject")
 
