@@ -16,12 +16,10 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from html import escape
+from typing import NamedTuple
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils.dateformat import format as date_format
-from django.utils.safestring import mark_safe
 
 from .models import COMPARE_SEPARATOR, Claim, Dimension, Evidence, Stance, Status, Subject, SubjectAlias, Support
 
@@ -48,6 +46,7 @@ STANCE_ICONS = {Stance.SUPPORTS: "▲", Stance.CONTRADICTS: "▼", Stance.QUALIF
 SUPPORT_LABELS = dict(Support.choices)
 STANCE_LABELS = dict(Stance.choices)
 STATUS_LABELS = dict(Status.choices)
+SOURCE_MARK_LENGTH = 22
 
 
 def compare_url(slugs, view="kb:compare"):
@@ -192,7 +191,6 @@ def split_spec(spec):
 
 class SourceRecord:
     __slots__ = (
-        "_html",
         "author",
         "captured",
         "id",
@@ -218,21 +216,31 @@ class SourceRecord:
         self.updated_on = updated_on
         self.captured = captured
         self.page_url = page_url
-        self._html = None
+
+    @property
+    def mark(self):
+        """A short name for the source chip of a closed cell: the publisher, else the title, shortened."""
+        name = self.publisher or self.title
+        return name if len(name) <= SOURCE_MARK_LENGTH else name[: SOURCE_MARK_LENGTH - 1].rstrip() + "…"
 
 
 class ExcerptRecord:
-    __slots__ = ("_citation_html", "id", "key", "locator", "page_url", "source", "speaker", "text")
+    __slots__ = ("id", "key", "locator", "page_url", "source", "speaker", "text", "verification", "verified_sha256")
 
-    def __init__(self, pk, key, text, locator, speaker, source):
+    def __init__(self, pk, key, text, locator, speaker, verification, verified_sha256, source):
         self.id = pk
         self.key = key
         self.text = text
         self.locator = locator
         self.speaker = speaker
+        self.verification = verification
+        self.verified_sha256 = verified_sha256
         self.source = source
         self.page_url = f"{source.page_url}#excerpt-{key}"
-        self._citation_html = None
+
+    def get_absolute_url(self):
+        """As Excerpt's: the citation macro takes either."""
+        return self.page_url
 
     @property
     def ref(self):
@@ -249,6 +257,7 @@ class EvidenceRecord:
 
 class ClaimRecord:
     __slots__ = (
+        "applies_to",
         "body_html",
         "cell",
         "dimension_id",
@@ -256,13 +265,33 @@ class ClaimRecord:
         "evidence",
         "id",
         "key",
+        "outdated",
+        "outdated_since",
         "status",
         "subject_id",
+        "superseded_by",
+        "superseded_by_id",
         "support",
         "url",
     )
 
-    def __init__(self, pk, subject_id, dimension_id, key, cell, support, status, body_html, editor_note_html, url):
+    def __init__(
+        self,
+        pk,
+        subject_id,
+        dimension_id,
+        key,
+        cell,
+        support,
+        status,
+        body_html,
+        editor_note_html,
+        applies_to,
+        outdated,
+        outdated_since,
+        superseded_by_id,
+        url,
+    ):
         self.id = pk
         self.subject_id = subject_id
         self.dimension_id = dimension_id
@@ -272,6 +301,11 @@ class ClaimRecord:
         self.status = status
         self.body_html = body_html
         self.editor_note_html = editor_note_html
+        self.applies_to = applies_to
+        self.outdated = outdated
+        self.outdated_since = outdated_since
+        self.superseded_by_id = superseded_by_id
+        self.superseded_by = None  # the successor's ClaimRecord, when it is in the table
         self.url = url
         self.evidence = []
 
@@ -307,6 +341,49 @@ class Cell:
         self.source_count = len({evidence.excerpt.source.id for claim in claims for evidence in claim.evidence})
         self.signature = tuple((claim.support, claim.cell) for claim in claims)
 
+    @property
+    def current_claims(self):
+        return [claim for claim in self.claims if not claim.outdated]
+
+    @property
+    def outdated_claims(self):
+        return [claim for claim in self.claims if claim.outdated]
+
+    @property
+    def quotes(self):
+        """Each excerpt the cell's claims quote, once: [Quote(excerpt, [(claim, stance)])] in order of first use."""
+        quotes = {}
+        for claim in self.claims:
+            for evidence in claim.evidence:
+                quote = quotes.get(evidence.excerpt.id)
+                if quote is None:
+                    quote = quotes[evidence.excerpt.id] = Quote(evidence.excerpt, [])
+                quote.claims.append((claim, evidence.stance))
+        return list(quotes.values())
+
+    @property
+    def chips(self):
+        """Who backs the current claims: [(source, stance)], one per source and stance, in order of first use."""
+        chips = {}
+        for claim in self.claims:
+            if claim.outdated:
+                continue
+            for evidence in claim.evidence:
+                chips.setdefault(
+                    (evidence.excerpt.source.id, evidence.stance), (evidence.excerpt.source, evidence.stance)
+                )
+        return list(chips.values())
+
+    @property
+    def noted(self):
+        """An editor's note corrects or qualifies the sources of a current claim."""
+        return any(claim.editor_note_html for claim in self.claims if not claim.outdated)
+
+
+class Quote(NamedTuple):
+    excerpt: ExcerptRecord
+    claims: list  # [(ClaimRecord, stance)]
+
 
 class Row:
     """One dimension across the compared subjects."""
@@ -329,11 +406,6 @@ class Row:
     @property
     def claims(self):
         return [claim for cell in self.cells for claim in cell.claims]
-
-    @property
-    def cells_html(self):
-        """The row's <td>s (see render_cell)."""
-        return mark_safe("".join(render_cell(cell, self.dimension) for cell in self.cells))
 
 
 @dataclass
@@ -407,6 +479,10 @@ CLAIM_FIELDS = (
     "status",
     "body_html",
     "editor_note_html",
+    "applies_to",
+    "outdated",
+    "outdated_since",
+    "superseded_by_id",
 )
 EVIDENCE_FIELDS = (
     "claim_id",
@@ -416,6 +492,8 @@ EVIDENCE_FIELDS = (
     "excerpt__text",
     "excerpt__locator",
     "excerpt__speaker",
+    "excerpt__verification",
+    "excerpt__verified_sha256",
     "excerpt__source_id",
     "excerpt__source__slug",
     "excerpt__source__title",
@@ -447,141 +525,34 @@ def build_table(subjects, *, preview=False):
     evidence_rows = (
         Evidence.objects.filter(claim__in=claim_qs.values("pk")).order_by("order", "pk").values_list(*EVIDENCE_FIELDS)
     )
-    for claim_id, stance, excerpt_id, key, text, locator, speaker, source_id, *source_fields in evidence_rows:
+    for (
+        claim_id,
+        stance,
+        excerpt_id,
+        key,
+        text,
+        locator,
+        speaker,
+        verification,
+        sha256,
+        source_id,
+        *source_fields,
+    ) in evidence_rows:
         source = sources.get(source_id)
         if source is None:
             source = sources[source_id] = SourceRecord(source_id, *source_fields, source_url(source_fields[0]))
         excerpt = excerpts.get(excerpt_id)
         if excerpt is None:
-            excerpt = excerpts[excerpt_id] = ExcerptRecord(excerpt_id, key, text, locator, speaker, source)
+            excerpt = excerpts[excerpt_id] = ExcerptRecord(
+                excerpt_id, key, text, locator, speaker, verification, sha256, source
+            )
         claim = claims.get(claim_id)
         if claim is not None:
             claim.evidence.append(EvidenceRecord(stance, excerpt))
+    for claim in claims.values():
+        if claim.superseded_by_id:
+            claim.superseded_by = claims.get(claim.superseded_by_id)
     return ComparisonTable(subjects, dimensions, claims.values())
-
-
-# The HTML of a cell ------------------------------------------------------------------
-#
-# Written here rather than in a template: a page of 10 x 100 cells must render in
-# well under 50 ms, and Django's template engine spends ~0.3 ms on one cell with its
-# excerpts. Every value goes through escape(); only the *_html fields, sanitised with
-# nh3 when they were stored (kb/rendering.py), are written as they are. The classes
-# are site.css's (.badge, .citation, .stance, .editor-note) and compare.css's (.cmp-*).
-
-
-def _badge(kind, icon, label):
-    return f'<span class="badge badge--{kind}"><span aria-hidden="true">{icon}</span>{label}</span>'
-
-
-SUPPORT_BADGES = {value: _badge(value, SUPPORT_ICONS[value], escape(label)) for value, label in SUPPORT_LABELS.items()}
-STATUS_BADGES = {
-    Status.DRAFT: _badge("draft", "✎", escape(STATUS_LABELS[Status.DRAFT])),
-    Status.REVIEW: _badge("review", "✎", escape(STATUS_LABELS[Status.REVIEW])),
-}
-CONTESTED_BADGE = _badge("contested", "⚑", "Contested")
-STANCE_HEADS = {
-    value: (
-        f'<figure class="citation citation--{value}"><p class="stance">'
-        f'<span aria-hidden="true">{STANCE_ICONS[value]}</span> {escape(label)}</p>'
-    )
-    for value, label in STANCE_LABELS.items()
-}
-
-
-def _source_html(source):
-    """The parts of a citation that depend on the source alone, escaped once per source."""
-    parts = source._html
-    if parts is None:
-        title = escape(source.title)
-        details = []
-        if source.author:
-            details.append(f" by {escape(source.author)}")
-        if source.publisher:
-            details.append(f", {escape(source.publisher)}")
-        if source.published:
-            day = escape(date_format(source.published, "j F Y"))
-            details.append(f', <time datetime="{source.published.isoformat()}">{day}</time>')
-        original = ""
-        if source.url:
-            original = (
-                f' <a href="{escape(source.url)}" rel="external noopener">Original'
-                f'<span class="visually-hidden"> of “{title}”</span></a>'
-            )
-        opening = f'<blockquote cite="{escape(source.url)}">' if source.url else "<blockquote>"
-        parts = source._html = (opening, title, "".join(details), original)
-    return parts
-
-
-def _citation_html(excerpt):
-    """The quotation and its full citation (cached per excerpt: the same excerpt may back several claims)."""
-    if excerpt._citation_html is None:
-        opening, title, details, original = _source_html(excerpt.source)
-        speaker = f"{escape(excerpt.speaker)}, in a comment on " if excerpt.speaker else ""
-        locator = f", under “{escape(excerpt.locator)}”" if excerpt.locator else ""
-        excerpt._citation_html = (
-            f"{opening}{escape(excerpt.text)}</blockquote><figcaption>{speaker}"
-            f'<cite><a href="{escape(excerpt.page_url)}">{title}</a></cite>{details}{locator}.{original}'
-            "</figcaption></figure>"
-        )
-    return excerpt._citation_html
-
-
-def render_cell(cell, dimension):
-    """One <td>: a <details> whose summary is what the table shows and whose body is the provenance."""
-    subject_name = escape(cell.subject.name)
-    classes = ' class="cmp-cell--contested"' if cell.contested else ""
-    if not cell.claims:
-        return (
-            f'<td id="{escape(cell.dom_id)}"{classes}><span class="cmp-empty">No claim'
-            f'<span class="visually-hidden"> about {subject_name}</span></span></td>'
-        )
-    # Markup is kept lean (a 10 x 100 table has 1,000 of these): CSS targets the structure,
-    # not a class on every element.
-    out = [f'<td id="{escape(cell.dom_id)}"{classes}><details><summary>']
-    add = out.append
-    for claim in cell.claims:
-        add("<span>")
-        if claim.support:
-            add(SUPPORT_BADGES.get(claim.support, ""))
-            add(" ")
-        add(f'<span class="cmp-text">{escape(claim.cell)}</span>')
-        if claim.is_draft:
-            add(" ")
-            add(STATUS_BADGES.get(claim.status, ""))
-        add("</span>")
-    count = cell.source_count
-    add(f"<small>{count} source{'' if count == 1 else 's'}")
-    if cell.contested:
-        add(" ")
-        add(CONTESTED_BADGE)
-    add('</small></summary><div class="cmp-body">')
-    several = len(cell.claims) > 1
-    for claim in cell.claims:
-        add("<div>")
-        if several:
-            add(f'<p class="cmp-claim-title"><strong>{escape(claim.cell)}</strong></p>')
-        if claim.body_html:
-            add(claim.body_html)
-        if claim.editor_note_html:
-            add(
-                '<div class="editor-note cmp-editor-note" role="note" aria-label="Editor&rsquo;s note">'
-                '<p class="cmp-note-label"><strong>Editor&rsquo;s note</strong> '
-                "(the editors&rsquo; own words, not a source)</p>"
-                f"{claim.editor_note_html}</div>"
-            )
-        if claim.evidence:
-            for evidence in claim.evidence:
-                add(STANCE_HEADS.get(evidence.stance, '<figure class="citation">'))
-                add(_citation_html(evidence.excerpt))
-        else:
-            add('<p class="muted">No source quoted yet.</p>')
-        # The link's purpose comes from its context: the cell's row and column headers (WCAG 2.4.4).
-        add(f'<p class="cmp-claim-link"><a href="{escape(claim.url)}">Claim page</a>')
-        if claim.is_draft:
-            add(f' <span class="muted">({escape(claim.status_label.lower())})</span>')
-        add("</p></div>")
-    add("</div></details></td>")
-    return "".join(out)
 
 
 # Open data ---------------------------------------------------------------------------

@@ -6,15 +6,21 @@ Django helpers they use: ``url()``, ``static()``, ``static_prefix`` and the filt
 ``request``, ``csrf_input`` and ``csrf_token`` to every page rendered with a request.
 """
 
+from functools import lru_cache
 from itertools import groupby
 from operator import attrgetter
 from typing import NamedTuple
 
 from django.conf import settings
+from django.forms.renderers import Jinja2 as Jinja2FormRenderer
 from django.template.defaultfilters import capfirst, date, pluralize
 from django.templatetags.static import static
 from django.urls import reverse
 from jinja2 import ChainableUndefined, Environment
+
+# Forms on the public pages render their widgets with Jinja2 too (Django's engine took a third
+# of the comparison page's time drawing the filters' options); the admin keeps Django's renderer.
+FORM_RENDERER = Jinja2FormRenderer()
 
 
 class Group(NamedTuple):
@@ -27,6 +33,19 @@ def regroup(items, attribute):
     return [Group(key, list(members)) for key, members in groupby(items, key=attrgetter(attribute))]
 
 
+@lru_cache(maxsize=4096)
+def _cached_date(value, arg):
+    return date(value, arg)
+
+
+def cached_date(value, arg=None):
+    """Django's ``date`` filter, remembered per (value, format): a table cites the same sources many times."""
+    try:
+        return _cached_date(value, arg)
+    except TypeError:  # unhashable
+        return date(value, arg)
+
+
 def url(viewname, *args, **kwargs):
     return reverse(viewname, args=args or None, kwargs=kwargs or None)
 
@@ -37,5 +56,5 @@ def environment(**options):
     options["undefined"] = ChainableUndefined
     env = Environment(**options)
     env.globals.update({"url": url, "static": static, "static_prefix": settings.STATIC_URL})
-    env.filters.update({"date": date, "pluralize": pluralize, "capfirst": capfirst, "regroup": regroup})
+    env.filters.update({"date": cached_date, "pluralize": pluralize, "capfirst": capfirst, "regroup": regroup})
     return env

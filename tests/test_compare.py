@@ -225,7 +225,10 @@ def test_a_cell_shows_badge_text_sources_and_opens_to_the_provenance(client, sam
     assert "<details" in cell and "<summary>" in cell
     assert 'class="badge badge--built-in"' in cell and "Built in" in cell  # words, not colour alone
     assert "Widget engine built in" in cell
-    assert "1 source" in cell
+    # Who said it, closed: a chip per source with its stance as a shape as well as a word.
+    summary = cell[: cell.index("</summary>")]
+    assert re.search(r'<span class="chip chip--supports" title="[^"]+"><span aria-hidden="true">▲</span>', summary)
+    assert '<span class="visually-hidden"> supports</span>' in summary
     assert "<p>Alpha ships its own widget engine.</p>" in cell  # body_html, unescaped
     assert "<blockquote>Alpha ships a widget engine in the box.</blockquote>" in cell
     assert "Supports" in cell
@@ -494,7 +497,7 @@ def test_staff_preview_shows_drafts_with_a_banner(admin_client, sample_kb):
     assert "badge--draft" in cell
     # The editor's note is marked as such and is not a quotation.
     note = re.search(r'<div class="editor-note[^"]*"[^>]*>.*?</div>', cell, re.S).group(0)
-    assert "Editor&rsquo;s note" in note and "Measured by nobody." in note
+    assert "Editor\u2019s note" in note and "Measured by nobody." in note
     assert "<blockquote" not in note and "“" not in note
     assert 'name="preview" value="1"' in html  # filters keep the preview
     assert "no-store" in response["Cache-Control"]

@@ -27,7 +27,9 @@ from ..comparison import (
     table_as_data,
     with_query,
 )
+from ..comparison_summary import summarise
 from ..filters import FILTER_PARAMS, ComparisonFilter
+from ..jinja2 import FORM_RENDERER
 from ..models import COMPARE_SEPARATOR
 from ..preview import PREVIEW_PARAM, wants_preview
 from .share import comparison_share_context
@@ -165,6 +167,7 @@ def _data_problem(resolved, as_json):
 def _table_and_rows(request, subjects, preview):
     table = build_table(subjects, preview=preview)
     filterset = ComparisonFilter(request.GET, table=table, request=request)
+    filterset.form.renderer = FORM_RENDERER
     rows = filterset.filter_rows(table.rows)
     return table, filterset, rows
 
@@ -244,6 +247,9 @@ def comparison(request, spec):
         "max_subjects": MAX_SUBJECTS,
         "support_legend": [(value, SUPPORT_ICONS[value], label) for value, label in SUPPORT_LABELS.items()],
         **comparison_share_context(request, subjects),
+        "support_labels": SUPPORT_LABELS,
+        "support_icons": SUPPORT_ICONS,
+        "summary": summarise(subjects, rows),
     }
     return _finish(render(request, "kb/compare.html", context), preview)
 

@@ -19,6 +19,7 @@ from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
 from ..featured import featured_comparisons
+from ..jinja2 import FORM_RENDERER
 from ..models import (
     Claim,
     Dimension,
@@ -323,6 +324,7 @@ def source_detail(request, slug):
 
 
 class SnippetFilterForm(forms.Form):
+    default_renderer = FORM_RENDERER
     task = forms.ChoiceField(required=False, label="Task")
     subject = forms.ChoiceField(required=False, label="Subject")
 

@@ -4,7 +4,9 @@
      filters out of the URL;
    - an "Expand all cells" button opens or closes every cell;
    - a link to one cell (#dimension--subject) opens that cell;
-   - every cell is opened for printing, and closed again afterwards. */
+   - every cell is opened for printing, and closed again afterwards;
+   - the "#" link of a row or a cell also copies the link to the clipboard (without
+     JavaScript it still goes to the row, so the address bar holds the link). */
 (function () {
   "use strict";
 
@@ -107,6 +109,38 @@
     });
   }
 
+  function setUpCopyLinks() {
+    if (typeof window.kbCopyText !== "function") {
+      return;
+    }
+    var status = document.createElement("p");
+    status.className = "visually-hidden";
+    status.setAttribute("role", "status");
+    document.body.appendChild(status);
+    Array.prototype.forEach.call(document.querySelectorAll("a[data-copy-link]"), function (link) {
+      link.title = "Go to this place and copy a link to it";
+    });
+    // One listener for every row and cell link; the link still goes to its row or cell.
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a[data-copy-link]") : null;
+      if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) {
+        return;
+      }
+      window.kbCopyText(link.href).then(
+        function () {
+          link.setAttribute("data-copied", "");
+          status.textContent = "Link copied to the clipboard.";
+          window.setTimeout(function () {
+            link.removeAttribute("data-copied");
+          }, 2000);
+        },
+        function () {
+          status.textContent = "Could not copy; the address bar holds the link.";
+        }
+      );
+    });
+  }
+
   function start() {
     var form = document.querySelector("[data-cmp-filters]");
     if (form) {
@@ -119,6 +153,7 @@
     openTargetCell();
     window.addEventListener("hashchange", openTargetCell);
     setUpPrinting();
+    setUpCopyLinks();
   }
 
   if (document.readyState === "loading") {

@@ -57,6 +57,9 @@
     container.appendChild(status);
   }
 
+  // Shared with compare.js (loaded after this file).
+  window.kbCopyText = copyText;
+
   function init() {
     var blocks = document.querySelectorAll("[data-copy]");
     for (var i = 0; i < blocks.length; i++) {
