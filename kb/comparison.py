@@ -189,6 +189,38 @@ def split_spec(spec):
 # cost more than the whole page's budget.
 
 
+class GroupRecord:
+    __slots__ = ("name", "pk", "slug")
+
+    def __init__(self, pk, slug, name):
+        self.pk = pk
+        self.slug = slug
+        self.name = name
+
+
+class DimensionRecord:
+    __slots__ = ("group", "name", "pk", "slug")
+
+    def __init__(self, pk, slug, name, group):
+        self.pk = pk
+        self.slug = slug
+        self.name = name
+        self.group = group
+
+
+def _dimensions():
+    """Every dimension in display order, with its group, as small records (one query)."""
+    groups = {}
+    dimensions = []
+    rows = Dimension.objects.in_order().values_list("pk", "slug", "name", "group_id", "group__slug", "group__name")
+    for pk, slug, name, group_id, group_slug, group_name in rows:
+        group = groups.get(group_id)
+        if group is None:
+            group = groups[group_id] = GroupRecord(group_id, group_slug, group_name)
+        dimensions.append(DimensionRecord(pk, slug, name, group))
+    return dimensions
+
+
 class SourceRecord:
     __slots__ = (
         "author",
@@ -257,6 +289,7 @@ class EvidenceRecord:
 
 class ClaimRecord:
     __slots__ = (
+        "added",
         "applies_to",
         "body_html",
         "cell",
@@ -290,6 +323,7 @@ class ClaimRecord:
         outdated,
         outdated_since,
         superseded_by_id,
+        added,
         url,
     ):
         self.id = pk
@@ -305,6 +339,7 @@ class ClaimRecord:
         self.outdated = outdated
         self.outdated_since = outdated_since
         self.superseded_by_id = superseded_by_id
+        self.added = added
         self.superseded_by = None  # the successor's ClaimRecord, when it is in the table
         self.url = url
         self.evidence = []
@@ -483,6 +518,7 @@ CLAIM_FIELDS = (
     "outdated",
     "outdated_since",
     "superseded_by_id",
+    "added",
 )
 EVIDENCE_FIELDS = (
     "claim_id",
@@ -513,7 +549,7 @@ def build_table(subjects, *, preview=False):
     Readers see published claims only; a staff preview (``preview=True``) sees drafts too.
     """
     subjects = list(subjects)
-    dimensions = Dimension.objects.in_order().defer("description", "description_html")
+    dimensions = _dimensions()
     claim_qs = Claim.objects.visible(preview).filter(subject__in=subjects)
     claim_urls = {subject.pk: _url_pattern("kb:claim", subject.slug) for subject in subjects}
     claims = {}

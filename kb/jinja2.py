@@ -54,6 +54,9 @@ def environment(**options):
     # Undefined names and attributes of missing objects render empty, as in Django's templates
     # (Django's backend would pick DebugUndefined in debug, which prints them).
     options["undefined"] = ChainableUndefined
+    # Block tags leave no blank lines or indentation behind (a 10 x 100 table has thousands).
+    options.setdefault("trim_blocks", True)
+    options.setdefault("lstrip_blocks", True)
     env = Environment(**options)
     env.globals.update({"url": url, "static": static, "static_prefix": settings.STATIC_URL})
     env.filters.update({"date": cached_date, "pluralize": pluralize, "capfirst": capfirst, "regroup": regroup})

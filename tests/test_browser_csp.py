@@ -99,8 +99,10 @@ def test_public_pages_keep_to_the_policy(live_server, page):
     assert cell.locator("details").get_attribute("open") is not None
     page.get_by_role("button", name="Expand all cells").click()
     watch.check("comparison, cells open")
+    page.locator("details.cmp-tools > summary").click()
     page.get_by_label("Group").select_option("features")
     page.wait_for_url(re.compile(r"[?&]group=features"))
+    page.locator("details.cmp-tools > summary").click()
     page.get_by_label("Only contested rows").check()
     page.wait_for_url(re.compile(r"only_contested=1"))
     watch.check("comparison, filtered")

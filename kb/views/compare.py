@@ -16,6 +16,8 @@ from django.utils.text import get_text_list
 from ..comparison import (
     MAX_SUBJECTS,
     MIN_SUBJECTS,
+    STANCE_ICONS,
+    STANCE_LABELS,
     SUPPORT_ICONS,
     SUPPORT_LABELS,
     SubjectCatalogue,
@@ -249,6 +251,8 @@ def comparison(request, spec):
         **comparison_share_context(request, subjects),
         "support_labels": SUPPORT_LABELS,
         "support_icons": SUPPORT_ICONS,
+        "stance_icons": STANCE_ICONS,
+        "stance_labels": STANCE_LABELS,
         "summary": summarise(subjects, rows),
     }
     return _finish(render(request, "kb/compare.html", context), preview)
