@@ -128,7 +128,7 @@ def draw(title, rows, site_name):
         pen.text((x + 32, legend_top + 18), label, font=_font(22), fill=INK, anchor="lm")
         x += 32 + pen.textlength(label, font=_font(22)) + 28
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG")  # zlib level 6: a few per cent bigger than optimize=True, three times faster
     return out.getvalue()
 
 

@@ -106,4 +106,9 @@ def test_admin_claim_change_form_has_no_violations(axe_page, live_server, real_k
     axe_page.wait_for_url(f"{live_server.url}/admin/")
     axe_page.goto(live_server.url + reverse("admin:kb_claim_change", args=[claim.pk]))
     assert axe_page.locator("#claim_form").count() == 1
+    # The admin's a11y.js names select2's comboboxes once select2 has drawn them.
+    axe_page.wait_for_function(
+        "() => [...document.querySelectorAll('.select2-selection[role=combobox]')]"
+        ".every((box) => (box.getAttribute('aria-labelledby') || '').includes('-a11y-name'))"
+    )
     assert_clean(axe_page, axe_source, "admin claim change form")

@@ -47,8 +47,13 @@
     nameOriginalHeaders(document);
   }
 
-  // select2 starts on jQuery's ready; run after it, and again for rows added to an inline.
-  window.addEventListener("load", fix);
+  // select2 starts on jQuery's ready (django.jQuery, from the form's media, runs before this
+  // deferred script): a ready handler added now runs after it. Again for rows added to an inline.
+  if (window.django && window.django.jQuery) {
+    window.django.jQuery(fix);
+  } else {
+    window.addEventListener("load", fix);
+  }
   document.addEventListener("formset:added", function () {
     window.setTimeout(fix, 0);
   });
