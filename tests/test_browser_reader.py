@@ -1,7 +1,7 @@
 """A reader's walk through the site in Chromium, on a desktop and on a 375 px phone.
 
 Home -> the Flask vs Django comparison -> filter to one group -> only the rows
-where the subjects differ -> open a cell -> follow an excerpt's source link to
+where support levels differ -> open a cell -> follow an excerpt's source link to
 the source page -> the snippets index -> a snippet task. On the phone, no page
 may scroll sideways (a table too wide for it scrolls inside its own region).
 
@@ -77,11 +77,11 @@ def walk(page, base_url, *, phone):
     step("filtered to one group")
 
     open_tools(page)
-    page.get_by_label("Only rows where the subjects differ").check()
+    page.get_by_label("Only rows where support levels differ").check()
     page.wait_for_url(re.compile(r"only_differences=1"))
     assert f"group={group}" in page.url
     open_tools(page)
-    assert page.get_by_label("Only rows where the subjects differ").is_checked()
+    assert page.get_by_label("Only rows where support levels differ").is_checked()
     assert page.locator("tr.cmp-row").count() >= 1
     step("only differences")
 

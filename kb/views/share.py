@@ -1,6 +1,6 @@
 """What makes a comparison share well: its link-preview picture, its citation downloads; and the favicon.
 
-Absolute URLs are built with ``request.build_absolute_uri``.
+Absolute URLs are built on the configured site origin (``kb.site_url``), never the request's Host.
 """
 
 import json
@@ -11,7 +11,7 @@ from django.http import HttpResponse, HttpResponseNotFound, HttpResponsePermanen
 from django.utils.cache import patch_cache_control
 
 from .. import citation as kb_citation
-from .. import preview_image
+from .. import preview_image, site_url
 from ..comparison import SubjectCatalogue, compare_url, resolve_subjects, split_spec
 from ..context_processors import SITE_NAME
 
@@ -35,10 +35,10 @@ def _resolve(spec, view):
 def comparison_share_context(request, subjects):
     """Template context for a comparison page: ``og_image`` (link previews) and ``citation``."""
     slugs = [subject.slug for subject in subjects]
-    citation = kb_citation.for_comparison(subjects, request.build_absolute_uri(compare_url(slugs)), SITE_NAME)
+    citation = kb_citation.for_comparison(subjects, site_url.absolute(compare_url(slugs)), SITE_NAME)
     return {
         "og_image": {
-            "url": request.build_absolute_uri(compare_url(slugs, "kb:compare-preview")),
+            "url": site_url.absolute(compare_url(slugs, "kb:compare-preview")),
             "width": preview_image.WIDTH,
             "height": preview_image.HEIGHT,
             "alt": f"{_names(subjects)}: how many claims each has per support level.",
@@ -63,7 +63,7 @@ def comparison_preview(request, spec):
 
 
 def _citation(request, subjects):
-    url = request.build_absolute_uri(compare_url([subject.slug for subject in subjects]))
+    url = site_url.absolute(compare_url([subject.slug for subject in subjects]))
     return kb_citation.for_comparison(subjects, url, SITE_NAME)
 
 
