@@ -7,6 +7,7 @@ HTML is extracted with trafilatura, never by hand-written tag stripping.
 """
 
 import hashlib
+import logging
 import re
 import urllib.error
 import urllib.request
@@ -219,4 +220,10 @@ def store_capture(source, extracted, replace=False, captured_at=None, record_fin
                 source._change_reason = "capture stored"
                 source.save()
         source.__dict__.pop("_prefetched_objects_cache", None)
-        return verify_source(source)
+        result = verify_source(source)
+    logging.getLogger("kb.captures").info(
+        "capture of %s stored: %s, %d characters, from %s",
+        source.slug, sha256[:12], characters, extracted.origin,
+        extra={"source": source.slug, "sha256": sha256, "characters": characters},
+    )  # fmt: skip
+    return result

@@ -72,3 +72,17 @@ def test_the_level_comes_from_the_environment():
         [sys.executable, "-c", code], env=env, cwd=django_settings.BASE_DIR, capture_output=True, text=True, check=True
     )
     assert output.stdout.strip() == "WARNING"
+
+
+def test_load_content_and_a_stored_capture_log_their_summaries(db, log_lines, fixture_content_dir):
+    from kb import models as m
+    from kb.captures import Extracted, normalise_capture, store_capture
+    from kb.content.loader import load_content
+
+    load_content(fixture_content_dir)
+    source = m.Source.objects.get(slug="sample")
+    text = "\n".join(source.excerpts.values_list("text", flat=True))
+    store_capture(source, Extracted(normalise_capture(text), origin="sample.txt", extractor="plain text"))
+    messages = [record["message"] for record in log_lines()]
+    assert any(message.startswith("load_content ") and "claims: " in message for message in messages), messages
+    assert any(message.startswith("capture of sample stored: ") for message in messages), messages

@@ -8,6 +8,7 @@ what differs is written, in bulk and with history. Any problem raises a ContentE
 naming the file and line, and the transaction leaves the database exactly as it was.
 """
 
+import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -24,6 +25,8 @@ from .files import read_content, show_key
 from .schema import SPECS
 from .sync import SHOWN_CONFLICTS, database_content, load_bases, plan_load, record_sync
 from .yamlio import ContentError
+
+logger = logging.getLogger("kb.content")
 
 CHANGE_REASON = "load_content"
 LOCK_KEY = 0x6B625F6C6F6164  # "kb_load"
@@ -291,4 +294,10 @@ def load_content(directory, force=False, reset=False, progress=None):
             content_changed()
             search_index.rebuild()
         # Checks that follow a write (e.g. excerpt verification) belong here, inside the transaction.
-        return report
+    logger.info(
+        "load_content %s: %s",
+        directory,
+        "; ".join(report.lines()),
+        extra={"directory": str(directory), "load_changed": report.changed, "kept": len(report.kept)},
+    )
+    return report
