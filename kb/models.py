@@ -715,7 +715,9 @@ class SnippetRun(models.Model):
 
     snippet = models.ForeignKey(Snippet, on_delete=models.CASCADE, related_name="runs")
     outcome = models.CharField(max_length=20, choices=RunOutcome.choices)
-    runner = models.CharField(max_length=40, blank=True, help_text="Which runner ran it, e.g. python or sqlite.")
+    runner = models.CharField(
+        max_length=200, blank=True, help_text="Which runner ran it, e.g. python, or python as a template of a program."
+    )
     versions = models.JSONField(default=dict, blank=True, help_text="Package name -> version it ran with.")
     ran_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField(default=0)

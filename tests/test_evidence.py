@@ -533,3 +533,13 @@ def test_verify_snippets_keeps_the_runs_of_the_last_rounds(db):
     call_command("verify_snippets", "--task", "upsert", "--keep", "2", verbosity=0)
     runs = list(snippet.runs.latest_first())
     assert [run.outcome for run in runs] == ["passed", "failed"]
+
+
+def test_a_template_runs_record_names_its_program(sample_kb):
+    """verify_snippets names the program that ran a template; the record holds that (PostgreSQL checks lengths)."""
+    snippet = m.Snippet.objects.first()
+    runner = "python (as a template of the Framework With A Long Name program)"
+    run = m.SnippetRun(snippet=snippet, outcome=m.RunOutcome.PASSED, runner=runner, ran_at=timezone.now())
+    run.full_clean()
+    run.save()
+    assert m.SnippetRun.objects.get(pk=run.pk).runner == runner
