@@ -2,27 +2,12 @@
 
 import difflib
 import re
-from functools import lru_cache
-from pathlib import Path
 
 _WHITESPACE = re.compile(r"\s+")
 
 
 def normalize(text):
     return _WHITESPACE.sub(" ", text).strip()
-
-
-@lru_cache(maxsize=64)
-def _archived(path, mtime):
-    return normalize(Path(path).read_text(encoding="utf-8"))
-
-
-def archived_text(archive_dir, archive_key):
-    """The whitespace-normalised text of ``<archive_key>.txt`` in ``archive_dir``, or None when there is none."""
-    from .captures import archive_file
-
-    path = archive_file(archive_dir, archive_key)
-    return None if path is None else _archived(str(path), path.stat().st_mtime)
 
 
 def is_quoted(quote, text):

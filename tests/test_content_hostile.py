@@ -17,7 +17,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from kb import models as m
-from kb.quotes import archived_text
+from kb.captures import archive_file
 from tests.conftest import FIXTURES
 from tests.test_xss import dangers
 
@@ -113,9 +113,9 @@ def test_archive_key_cannot_leave_the_archive_folder(tmp_path):
     archive.mkdir()
     (archive / "real.txt").write_text("An archived text.", encoding="utf-8")
     (tmp_path / "secret.txt").write_text("Not for editors.", encoding="utf-8")
-    assert archived_text(archive, "real") == "An archived text."
+    assert archive_file(archive, "real") == archive / "real.txt"
     for key in ("../secret", "..\\secret", str(tmp_path / "secret"), "./../secret", ".hidden", "real\x00"):
-        assert archived_text(archive, key) is None, key
+        assert archive_file(archive, key) is None, key
 
 
 # Sizes ----------------------------------------------------------------------------------
