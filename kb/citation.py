@@ -45,7 +45,7 @@ class Citation:
         return self.content_date.isoformat() if self.content_date else ""
 
 
-def content_date(subjects):
+def latest_content_date(subjects):
     """The latest content date of the published claims about ``subjects`` (one query), or None."""
     latest = (
         Claim.objects.published()
@@ -55,7 +55,8 @@ def content_date(subjects):
     return latest.date() if latest else None
 
 
-def for_comparison(subjects, url, publisher):
+def for_comparison(subjects, url, publisher, *, content_date=None):
+    """``content_date``: when the caller has it already (a built table); else it is read (one query)."""
     names = " vs ".join(subject.name for subject in subjects)
     key = _KEY_UNSAFE.sub("-", "kb-" + COMPARE_SEPARATOR.join(subject.slug for subject in subjects))
     return Citation(
@@ -63,7 +64,7 @@ def for_comparison(subjects, url, publisher):
         title=f"{names}: comparison",
         url=url,
         publisher=publisher,
-        content_date=content_date(subjects),
+        content_date=content_date or latest_content_date(subjects),
     )
 
 

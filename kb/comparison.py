@@ -47,6 +47,8 @@ SUPPORT_LABELS = dict(Support.choices)
 STANCE_LABELS = dict(Stance.choices)
 STATUS_LABELS = dict(Status.choices)
 SOURCE_MARK_LENGTH = 22
+# How much each support level provides, for the summary's "differ most": not-applicable and unknown say nothing.
+SUMMARY_RANK = {Support.BUILT_IN: 3, Support.EXTENSION: 2, Support.PARTIAL: 1, Support.NOT_PROVIDED: 0}
 
 
 def is_contested(claims, evidence_of=lambda claim: claim.evidence):
@@ -315,10 +317,12 @@ class ClaimRecord:
         "reviewed",
         "status",
         "subject_id",
+        "successor_cell",
         "successor_ref",
-        "superseded_by",
+        "successor_url",
         "superseded_by_id",
         "support",
+        "updated",
         "url",
     )
 
@@ -340,8 +344,11 @@ class ClaimRecord:
         reviewed,
         added,
         changed,
+        updated,
         successor_subject,
         successor_key,
+        successor_cell,
+        successor_status,
         url,
     ):
         self.id = pk
@@ -357,12 +364,15 @@ class ClaimRecord:
         self.outdated = outdated
         self.outdated_since = outdated_since
         self.superseded_by_id = superseded_by_id
-        self.superseded_by = None  # the successor's ClaimRecord, when it is in the table
-        # The successor as "subject-slug/key", known even when it is not in the table.
+        # The successor as "subject-slug/key" (for the open data), and its page and words when readers can see it.
         self.successor_ref = f"{successor_subject}/{successor_key}" if successor_key else ""
+        shown = successor_key and successor_status == Status.PUBLISHED
+        self.successor_url = reverse("kb:claim", args=[successor_subject, successor_key]) if shown else ""
+        self.successor_cell = successor_cell if shown else ""
         self.reviewed = reviewed
         self.added = added
         self.changed = changed
+        self.updated = updated
         self.url = url
         self.evidence = []
 
@@ -379,25 +389,66 @@ class ClaimRecord:
         return STATUS_LABELS.get(self.status, self.status)
 
 
+class SubjectRecord:
+    """What a cell needs of its subject (a cell is kept across requests, a Subject is not)."""
+
+    __slots__ = ("name", "pk", "slug")
+
+    def __init__(self, pk, slug, name):
+        self.pk = pk
+        self.slug = slug
+        self.name = name
+
+    @classmethod
+    def of(cls, subject):
+        return cls(subject.pk, subject.slug, subject.name)
+
+
 class Cell:
     """One subject on one dimension: its visible claims, and what the table shows about them.
 
     Only current claims drive the badge, the Contested mark, the filters, the summary and the
     differences; outdated claims are kept (shown apart when the cell is opened, and in the exports).
+    A cell depends on nothing but its subject, its dimension and their claims, so a cell with
+    claims is built once and kept with its subject's column (kb.comparison_columns); it is not
+    changed after it is drawn.
     """
 
-    __slots__ = ("claims", "contested", "current_claims", "dom_id", "source_count", "subject", "supports")
+    __slots__ = (
+        "claims",
+        "contested",
+        "current_claims",
+        "dimension",
+        "dom_id",
+        "html",
+        "published_supports",
+        "source_count",
+        "source_slugs",
+        "subject",
+        "summary_rank",
+        "supports",
+        "text_key",
+    )
 
     def __init__(self, subject, dimension, claims):
-        self.subject = subject
+        self.subject = subject  # a SubjectRecord
+        self.dimension = dimension
+        self.html = None  # the cell's markup (kb.comparison_cells), for a cell with claims
         self.claims = claims
-        self.current_claims = [claim for claim in claims if not claim.outdated]
+        self.current_claims = current = [claim for claim in claims if not claim.outdated]
         self.dom_id = f"{dimension.slug}--{subject.slug}"
-        self.contested = is_contested(self.current_claims)
-        self.source_count = len(
-            {evidence.excerpt.source.id for claim in self.current_claims for evidence in claim.evidence}
-        )
-        self.supports = frozenset(claim.support for claim in self.current_claims if claim.support)
+        self.contested = is_contested(current)
+        sources = {evidence.excerpt.source.slug for claim in current for evidence in claim.evidence}
+        self.source_count = len(sources)
+        self.source_slugs = frozenset(sources)
+        self.supports = frozenset(claim.support for claim in current if claim.support)
+        # The cell's answer as text, for rows without support levels (see _differs).
+        self.text_key = tuple(sorted(claim.cell.casefold() for claim in current))
+        # For the summary strip (kb.comparison_summary): published current claims only.
+        published = [claim for claim in current if claim.status == Status.PUBLISHED]
+        self.published_supports = [claim.support for claim in published] if published else None
+        ranks = [SUMMARY_RANK[claim.support] for claim in published if claim.support in SUMMARY_RANK]
+        self.summary_rank = max(ranks) if ranks else None
 
     @property
     def outdated_claims(self):
@@ -452,9 +503,7 @@ class Row:
         self.differs = _differs(cells)
         self.contested = any(cell.contested for cell in cells)
         self.supports = frozenset().union(*(cell.supports for cell in cells))
-        self.source_slugs = frozenset(
-            evidence.excerpt.source.slug for claim in self.claims for evidence in claim.evidence
-        )
+        self.source_slugs = frozenset().union(*(cell.source_slugs for cell in cells))
 
     @property
     def claims(self):
@@ -478,7 +527,7 @@ def _differs(cells):
         return False
     if any(cell.supports for cell in filled):
         return len({cell.supports for cell in filled}) > 1
-    return len({tuple(sorted(claim.cell.casefold() for claim in cell.current_claims)) for cell in filled}) > 1
+    return len({cell.text_key for cell in filled}) > 1
 
 
 @dataclass
@@ -488,23 +537,40 @@ class GroupBlock:
 
 
 class ComparisonTable:
-    """Rows (dimensions with at least one visible claim) by columns (subjects, in URL order)."""
+    """Rows (dimensions with at least one visible claim) by columns (subjects, in URL order).
 
-    def __init__(self, subjects, dimensions, claims):
+    ``cells``: {(subject id, dimension id): Cell} of the cells that have claims (see ``cells_of``).
+    """
+
+    def __init__(self, subjects, dimensions, cells):
         self.subjects = list(subjects)
         self.dimensions = list(dimensions)
-        by_cell = defaultdict(lambda: defaultdict(list))
-        for claim in claims:
-            by_cell[claim.dimension_id][claim.subject_id].append(claim)
+        records = [SubjectRecord.of(subject) for subject in self.subjects]
+        filled_dimensions = {dimension_id for _subject_id, dimension_id in cells}
         dimension_url = _url_pattern("kb:dimension")
         self.rows = []
         for dimension in self.dimensions:
-            by_subject = by_cell.get(dimension.pk)
-            if not by_subject:
+            if dimension.pk not in filled_dimensions:
                 continue
-            cells = [Cell(subject, dimension, by_subject.get(subject.pk, [])) for subject in self.subjects]
-            self.rows.append(Row(dimension, dimension_url(dimension.slug), cells))
+            row_cells = [cells.get((record.pk, dimension.pk)) or Cell(record, dimension, []) for record in records]
+            self.rows.append(Row(dimension, dimension_url(dimension.slug), row_cells))
         self.empty_dimension_count = len(self.dimensions) - len(self.rows)
+
+    @property
+    def cells(self):
+        return [cell for row in self.rows for cell in row.cells]
+
+    @property
+    def content_date(self):
+        """The latest content date of the table's published claims (kb.citation), or None."""
+        dates = [
+            claim.changed or claim.updated
+            for row in self.rows
+            for cell in row.cells
+            for claim in cell.claims
+            if claim.status == Status.PUBLISHED
+        ]
+        return max(dates).date() if dates else None
 
     @cached_property
     def groups(self):
@@ -559,8 +625,11 @@ CLAIM_FIELDS = (
     "reviewed",
     "added",
     "changed",
+    "updated",
     "superseded_by__subject__slug",
     "superseded_by__key",
+    "superseded_by__cell",
+    "superseded_by__status",
 )
 EVIDENCE_FIELDS = (
     "claim_id",
@@ -585,13 +654,11 @@ EVIDENCE_FIELDS = (
 )
 
 
-def build_table(subjects, *, preview=False):
-    """The comparison of ``subjects`` (in this order) in three queries: dimensions, claims, evidence.
+def fetch_claims(subjects, *, preview=False):
+    """The visible claims about ``subjects`` as ClaimRecords with their evidence, in two queries.
 
     Readers see published claims only; a staff preview (``preview=True``) sees drafts too.
     """
-    subjects = list(subjects)
-    dimensions = _dimensions()
     claim_qs = Claim.objects.visible(preview).filter(subject__in=subjects)
     claim_urls = {subject.pk: _url_pattern("kb:claim", subject.slug) for subject in subjects}
     claims = {}
@@ -627,10 +694,37 @@ def build_table(subjects, *, preview=False):
         claim = claims.get(claim_id)
         if claim is not None:
             claim.evidence.append(EvidenceRecord(stance, excerpt))
-    for claim in claims.values():
-        if claim.superseded_by_id:
-            claim.superseded_by = claims.get(claim.superseded_by_id)
-    return ComparisonTable(subjects, dimensions, claims.values())
+    return list(claims.values())
+
+
+def cells_of(subjects, dimensions, claims):
+    """{(subject id, dimension id): Cell} of the cells with claims, each drawn (kb.comparison_cells)."""
+    from .comparison_cells import draw_cells
+
+    records = {subject.pk: SubjectRecord.of(subject) for subject in subjects}
+    dimensions = {dimension.pk: dimension for dimension in dimensions}
+    by_cell = defaultdict(list)
+    for claim in claims:
+        if claim.dimension_id in dimensions:
+            by_cell[claim.subject_id, claim.dimension_id].append(claim)
+    cells = {
+        (subject_id, dimension_id): Cell(records[subject_id], dimensions[dimension_id], cell_claims)
+        for (subject_id, dimension_id), cell_claims in by_cell.items()
+    }
+    draw_cells(cells.values())
+    return cells
+
+
+def build_table(subjects, *, preview=False):
+    """The comparison of ``subjects`` (in this order) in three queries: dimensions, claims, evidence.
+
+    Readers' pages take their tables from kb.comparison_columns instead, which keeps each
+    subject's cells per content generation.
+    """
+    subjects = list(subjects)
+    dimensions = _dimensions()
+    claims = fetch_claims(subjects, preview=preview)
+    return ComparisonTable(subjects, dimensions, cells_of(subjects, dimensions, claims))
 
 
 # Open data ---------------------------------------------------------------------------

@@ -1,15 +1,11 @@
 """The summary strip above a comparison table: what each subject covers, and where they differ most.
 
-Counts use current claims only (an outdated claim never drives a badge) and the rows shown
-(the filters applied). Pure Python over the table's rows: no query.
+Counts use current published claims only (an outdated claim never drives a badge) and the rows
+shown (the filters applied). Pure Python over the facts each cell keeps (kb.comparison.Cell): no query.
 """
 
 from dataclasses import dataclass, field
 
-from .models import Status, Support
-
-# How much each support level provides, for "differ most": not-applicable and unknown say nothing.
-SUPPORT_RANK = {Support.BUILT_IN: 3, Support.EXTENSION: 2, Support.PARTIAL: 1, Support.NOT_PROVIDED: 0}
 MOST_DIFFERENT = 5
 
 
@@ -30,26 +26,23 @@ class Summary:
     most_different: list  # rows, the widest spread of support first
 
 
-def _current(cell):
-    return [claim for claim in cell.claims if not claim.outdated and claim.status == Status.PUBLISHED]
-
-
 def summarise(subjects, rows):
     by_subject = {subject.pk: SubjectSummary(subject) for subject in subjects}
     spreads = []
     for index, row in enumerate(rows):
         ranks = []
         for cell in row.cells:
-            claims = _current(cell)
+            supports = cell.published_supports
+            if supports is None:
+                continue
             summary = by_subject[cell.subject.pk]
-            if claims:
-                summary.covered += 1
-            for claim in claims:
-                if claim.support:
-                    summary.counts[claim.support] = summary.counts.get(claim.support, 0) + 1
-            cell_ranks = [SUPPORT_RANK[claim.support] for claim in claims if claim.support in SUPPORT_RANK]
-            if cell_ranks:
-                ranks.append(max(cell_ranks))
+            summary.covered += 1
+            counts = summary.counts
+            for support in supports:
+                if support:
+                    counts[support] = counts.get(support, 0) + 1
+            if cell.summary_rank is not None:
+                ranks.append(cell.summary_rank)
         if len(ranks) >= 2 and max(ranks) > min(ranks):
             spreads.append((-(max(ranks) - min(ranks)), index, row))
     spreads.sort(key=lambda item: item[:2])

@@ -12,10 +12,12 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.forms.renderers import Jinja2 as Jinja2FormRenderer
 from django.template.defaultfilters import capfirst, date, pluralize
 from django.templatetags.static import static
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from jinja2 import ChainableUndefined, Environment
 
 # Forms on the public pages render their widgets with Jinja2 too (Django's engine took a third
@@ -46,8 +48,31 @@ def cached_date(value, arg=None):
         return date(value, arg)
 
 
+@lru_cache(maxsize=1024)
+def _reverse(viewname, args, kwargs, prefix, urlconf):
+    return reverse(viewname, args=args or None, kwargs=dict(kwargs) or None)
+
+
+@lru_cache(maxsize=256)
+def cached_static(path):
+    """Django's ``static()``, remembered: the storage's manifest is read once per process anyway."""
+    return static(path)
+
+
+@receiver(setting_changed)
+def _forget_urls(setting, **kwargs):
+    if setting == "ROOT_URLCONF":
+        _reverse.cache_clear()
+    if setting in ("STATIC_URL", "STORAGES"):
+        cached_static.cache_clear()
+
+
 def url(viewname, *args, **kwargs):
-    return reverse(viewname, args=args or None, kwargs=kwargs or None)
+    """Django's ``reverse()``, remembered: every page names the same few URLs (the header's, the forms')."""
+    try:
+        return _reverse(viewname, args, tuple(sorted(kwargs.items())), get_script_prefix(), get_urlconf())
+    except TypeError:  # an unhashable argument
+        return reverse(viewname, args=args or None, kwargs=kwargs or None)
 
 
 def environment(**options):
@@ -58,6 +83,6 @@ def environment(**options):
     options.setdefault("trim_blocks", True)
     options.setdefault("lstrip_blocks", True)
     env = Environment(**options)
-    env.globals.update({"url": url, "static": static, "static_prefix": settings.STATIC_URL})
+    env.globals.update({"url": url, "static": cached_static, "static_prefix": settings.STATIC_URL})
     env.filters.update({"date": cached_date, "pluralize": pluralize, "capfirst": capfirst, "regroup": regroup})
     return env

@@ -75,6 +75,7 @@ class PageCacheMiddleware:
         request.GET = understood(request)
         # The primary's generation: a replica that lags must not decide what is fresh.
         generation, changed = ContentVersion.objects.using(router.db_for_write(ContentVersion)).current()
+        request.content_version = (generation, changed)  # what the page renders from (kb.comparison_columns)
         key = _key(generation, request)
         cached = self.cache.get(key)
         if cached is not None:

@@ -52,7 +52,8 @@ def test_outdated_claims_never_drive_badge_contested_or_support(sample_kb):
     assert [claim.key for claim in alpha.outdated_claims] == ["old-widgets"]  # kept, set apart
     old = alpha.outdated_claims[0]
     assert old.outdated_since == "Alpha 2.0" and old.successor_ref == "alpha/widgets"
-    assert old.superseded_by.url == reverse("kb:claim", args=["alpha", "widgets"])
+    assert old.successor_url == reverse("kb:claim", args=["alpha", "widgets"])
+    assert old.successor_cell == m.Claim.objects.get(subject__slug="alpha", key="widgets").cell
     # A second support level and a contradicting quote, both on the outdated claim only: not contested.
     assert not alpha.contested and not widgets.contested
     assert m.Support.NOT_PROVIDED not in widgets.supports

@@ -66,15 +66,32 @@ def test_the_preview_of_a_non_canonical_or_unknown_comparison(client, sample_kb)
     assert client.get("/compare/alpha/preview.png").status_code == 404
 
 
+def og_image(html):
+    return re.search(r'<meta property="og:image" content="([^"]+)">', html).group(1)
+
+
 def test_comparison_pages_announce_the_picture(client, sample_kb):
     html = client.get("/compare/alpha-vs-beta/").content.decode()
-    assert '<meta property="og:image" content="http://testserver/compare/alpha-vs-beta/preview.png">' in html
+    generation = m.ContentVersion.objects.current()[0]
+    assert og_image(html) == f"http://testserver/compare/alpha-vs-beta/preview.png?v={generation}"
     assert '<meta property="og:image:width" content="1200">' in html
     assert '<meta property="og:image:height" content="630">' in html
     assert '<meta name="twitter:card" content="summary_large_image">' in html
     assert '<meta property="og:image:alt"' in html
     # Other pages keep the small card.
     assert '<meta name="twitter:card" content="summary">' in client.get("/").content.decode()
+
+
+def test_the_picture_url_changes_with_the_content(client, sample_kb):
+    """Chat apps keep a link's picture by its URL: a content change must give a new one."""
+    before = og_image(client.get("/compare/alpha-vs-beta/").content.decode())
+    assert client.get(before.removeprefix("http://testserver")).status_code == 200
+    claim = m.Claim.objects.published().filter(subject__slug="alpha").first()
+    claim.cell += " (changed)"
+    claim.save()
+    after = og_image(client.get("/compare/alpha-vs-beta/").content.decode())
+    assert after != before
+    assert png_of(client.get(after.removeprefix("http://testserver"))).size == (1200, 630)
 
 
 # Citing ------------------------------------------------------------------------------

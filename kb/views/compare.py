@@ -22,7 +22,6 @@ from ..comparison import (
     SUPPORT_ICONS,
     SUPPORT_LABELS,
     SubjectCatalogue,
-    build_table,
     compare_url,
     resolve_subjects,
     split_spec,
@@ -30,9 +29,9 @@ from ..comparison import (
     table_as_data,
     with_query,
 )
+from ..comparison_columns import comparison_table, subject_catalogue
 from ..comparison_summary import summarise
 from ..filters import FILTER_PARAMS, ComparisonFilter
-from ..jinja2 import FORM_RENDERER
 from ..models import COMPARE_SEPARATOR
 from ..preview import PREVIEW_PARAM, wants_preview
 from .share import comparison_share_context
@@ -60,8 +59,8 @@ def _names(subjects):
 class _Resolved:
     """The subjects a comparison URL names, and what is wrong with it if anything."""
 
-    def __init__(self, spec):
-        self.catalogue = SubjectCatalogue.load()
+    def __init__(self, spec, request):
+        self.catalogue = subject_catalogue(request)
         self.resolution = resolve_subjects(split_spec(spec), self.catalogue)
         self.subjects = self.resolution.subjects
 
@@ -168,9 +167,9 @@ def _data_problem(resolved, as_json):
 
 
 def _table_and_rows(request, subjects, preview):
-    table = build_table(subjects, preview=preview)
-    filterset = ComparisonFilter(request.GET, table=table, request=request)
-    filterset.form.renderer = FORM_RENDERER
+    table = comparison_table(request, subjects, preview=preview)
+    # No filter asked for: an unbound filter set, which validates nothing.
+    filterset = ComparisonFilter(request.GET or None, table=table, request=request)
     rows = filterset.filter_rows(table.rows)
     return table, filterset, rows
 
@@ -186,7 +185,7 @@ def _finish(response, preview):
 
 
 def comparison(request, spec):
-    resolved = _Resolved(spec)
+    resolved = _Resolved(spec, request)
     problem = resolved.problem
     if problem in ("unknown", "too-many"):
         return _problem_page(request, resolved)
@@ -250,7 +249,7 @@ def comparison(request, spec):
         "addable": resolved.catalogue.grouped_by_kind(exclude=subjects),
         "max_subjects": MAX_SUBJECTS,
         "support_legend": [(value, SUPPORT_ICONS[value], label) for value, label in SUPPORT_LABELS.items()],
-        **comparison_share_context(request, subjects),
+        **comparison_share_context(request, subjects, table.content_date),
         "support_labels": SUPPORT_LABELS,
         "support_icons": SUPPORT_ICONS,
         "stance_icons": STANCE_ICONS,
@@ -265,7 +264,7 @@ def comparison(request, spec):
 
 def _data_view(request, spec, view):
     """(resolved, response): a response when there is no data to give (a 404 that says why, or a redirect)."""
-    resolved = _Resolved(spec)
+    resolved = _Resolved(spec, request)
     if resolved.problem:
         return resolved, _data_problem(resolved, as_json=view == "kb:compare-json")
     return resolved, resolved.redirect_if_not_canonical(request, view)

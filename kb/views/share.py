@@ -32,13 +32,21 @@ def _resolve(spec, view):
     return resolution.subjects, None
 
 
-def comparison_share_context(request, subjects):
-    """Template context for a comparison page: ``og_image`` (link previews) and ``citation``."""
+def comparison_share_context(request, subjects, content_date):
+    """Template context for a comparison page: ``og_image`` (link previews) and ``citation``.
+
+    ``content_date``: the latest date of the comparison's published claims (ComparisonTable.content_date).
+    """
     slugs = [subject.slug for subject in subjects]
-    citation = kb_citation.for_comparison(subjects, site_url.absolute(compare_url(slugs)), SITE_NAME)
+    url = site_url.absolute(compare_url(slugs))
+    citation = kb_citation.for_comparison(subjects, url, SITE_NAME, content_date=content_date)
+    # The picture's URL names the content generation it shows, so that chat apps, which keep
+    # a link's picture by its URL, fetch the new one after a change (the view ignores ``v``).
+    version = getattr(request, "content_version", None)
+    image = compare_url(slugs, "kb:compare-preview") + (f"?v={version[0]}" if version else "")
     return {
         "og_image": {
-            "url": site_url.absolute(compare_url(slugs, "kb:compare-preview")),
+            "url": site_url.absolute(image),
             "width": preview_image.WIDTH,
             "height": preview_image.HEIGHT,
             "alt": f"{_names(subjects)}: how many claims each has per support level.",

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from kb import captures
 from kb.models import Capture, Source, Verification
+from kb.signals import content_changed
 from kb.verification import verify_all
 
 
@@ -46,6 +47,7 @@ class Command(BaseCommand):
                         capture_sha256=sha256, capture_characters=characters,
                         captured=source.captured or timezone.localdate(),
                     )  # fmt: skip
+                    content_changed()  # citations show the capture date
                     source.refresh_from_db()
                 if existing.get(source.pk) == sha256:
                     same += 1
