@@ -479,6 +479,24 @@ class ClaimAdmin(KBAdmin):
     def annotate(self, queryset):
         return queryset.with_excerpt_count()
 
+    def save_related(self, request, form, formsets, change):
+        """Which quotes back a claim, and how, is part of its content: changing them dates the claim changed.
+
+        Reordering the quotes is not a change of content, as for every other record.
+        """
+        super().save_related(request, form, formsets, change)
+        evidence_changed = any(
+            formset.new_objects
+            or formset.deleted_objects
+            or any(set(fields) - {"order"} for _obj, fields in formset.changed_objects)
+            for formset in formsets
+            if formset.model is m.Evidence
+        )
+        if change and evidence_changed and "changed" not in form.changed_data:
+            claim = form.instance
+            claim.changed = timezone.now()
+            claim.save(update_fields=["changed", "updated"])
+
     def preview_links(self, obj):
         links = [("Preview claim page", preview_url(obj.get_absolute_url()))]
         peer = self.comparison_peer(obj)

@@ -17,8 +17,9 @@ from django.dispatch import receiver
 from django.forms.renderers import Jinja2 as Jinja2FormRenderer
 from django.template.defaultfilters import capfirst, date, pluralize
 from django.templatetags.static import static
-from django.urls import get_script_prefix, get_urlconf, reverse
 from jinja2 import ChainableUndefined, Environment
+
+from .urls_memo import reverse
 
 # Forms on the public pages render their widgets with Jinja2 too (Django's engine took a third
 # of the comparison page's time drawing the filters' options); the admin keeps Django's renderer.
@@ -48,11 +49,6 @@ def cached_date(value, arg=None):
         return date(value, arg)
 
 
-@lru_cache(maxsize=1024)
-def _reverse(viewname, args, kwargs, prefix, urlconf):
-    return reverse(viewname, args=args or None, kwargs=dict(kwargs) or None)
-
-
 @lru_cache(maxsize=256)
 def cached_static(path):
     """Django's ``static()``, remembered: the storage's manifest is read once per process anyway."""
@@ -60,19 +56,13 @@ def cached_static(path):
 
 
 @receiver(setting_changed)
-def _forget_urls(setting, **kwargs):
-    if setting == "ROOT_URLCONF":
-        _reverse.cache_clear()
+def _forget_static(setting, **kwargs):
     if setting in ("STATIC_URL", "STORAGES"):
         cached_static.cache_clear()
 
 
 def url(viewname, *args, **kwargs):
-    """Django's ``reverse()``, remembered: every page names the same few URLs (the header's, the forms')."""
-    try:
-        return _reverse(viewname, args, tuple(sorted(kwargs.items())), get_script_prefix(), get_urlconf())
-    except TypeError:  # an unhashable argument
-        return reverse(viewname, args=args or None, kwargs=kwargs or None)
+    return reverse(viewname, args, kwargs)
 
 
 def environment(**options):

@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.db.models import Count, Q
-from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from .rendering import highlight, render_markdown
+from .urls_memo import reverse
 
 COMPARE_SEPARATOR = "-vs-"
 

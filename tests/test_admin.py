@@ -548,3 +548,59 @@ def test_autocomplete_keeps_the_display_order(editor_client, sample_kb):
     )
     expected = [str(e) for e in m.Excerpt.objects.select_related("source")]
     assert [r["text"] for r in response.json()["results"]] == expected
+
+
+def _evidence_form(claim, changes=None, extra=None):
+    """The claim's change form as posted: its evidence rows as they are, with ``changes`` to row 0."""
+    rows = list(claim.evidence.order_by("order", "pk"))
+    data = claim_data(
+        claim.subject,
+        claim.dimension,
+        claim.status,
+        key=claim.key,
+        cell=claim.cell,
+        support=claim.support,
+        order=claim.order,
+        body=claim.body,
+        editor_note=claim.editor_note,
+        applies_to=claim.applies_to,
+        outdated="on" if claim.outdated else "",
+        outdated_since=claim.outdated_since,
+        superseded_by=claim.superseded_by_id or "",
+        reviewed=claim.reviewed or "",
+        **management_form("evidence", total=len(rows) + bool(extra), initial=len(rows)),
+    )
+    for index, evidence in enumerate(rows):
+        data.update(
+            {
+                f"evidence-{index}-id": evidence.pk,
+                f"evidence-{index}-claim": claim.pk,
+                f"evidence-{index}-excerpt": evidence.excerpt_id,
+                f"evidence-{index}-stance": evidence.stance,
+                f"evidence-{index}-order": evidence.order,
+            }
+        )
+    data.update({f"evidence-0-{name}": value for name, value in (changes or {}).items()})
+    if extra:
+        data.update({f"evidence-{len(rows)}-{name}": value for name, value in extra.items()})
+    return data
+
+
+@pytest.mark.parametrize(
+    ("changes", "extra", "dated"),
+    [
+        pytest.param({"stance": "qualifies"}, None, True, id="stance"),
+        pytest.param(None, {"excerpt": "other", "stance": "supports", "order": "5"}, True, id="added-quote"),
+        pytest.param({"order": "7"}, None, False, id="reordered-only"),
+        pytest.param(None, None, False, id="unchanged"),
+    ],
+)
+def test_editing_a_claims_quotes_dates_the_claim_changed(editor_client, sample_kb, changes, extra, dated):
+    claim = m.Claim.objects.get(subject__slug="alpha", key="widgets")
+    before = claim.changed
+    if extra:
+        extra = {**extra, "excerpt": m.Excerpt.objects.exclude(evidence__claim=claim).order_by("pk").first().pk}
+    response = editor_client.post(admin_url(m.Claim, "change", claim), _evidence_form(claim, changes, extra))
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
+    claim.refresh_from_db()
+    assert (claim.changed != before) is dated
