@@ -22,6 +22,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from .models import COMPARE_SEPARATOR, Claim, Dimension, Evidence, Stance, Status, Subject, SubjectAlias, Support
+from .urls_memo import reverse as memo_reverse
 
 MIN_SUBJECTS = 2
 MAX_SUBJECTS = settings.KB_COMPARE_MAX_SUBJECTS
@@ -63,7 +64,7 @@ def is_contested(claims, evidence_of=lambda claim: claim.evidence):
 
 
 def compare_url(slugs, view="kb:compare"):
-    return reverse(view, kwargs={"spec": list(slugs)})
+    return memo_reverse(view, kwargs={"spec": tuple(slugs)})
 
 
 def with_query(url, query_string):
@@ -107,13 +108,18 @@ class SubjectCatalogue:
                     found.append(subject)
         return found[:limit]
 
-    def grouped_by_kind(self, exclude=()):
-        """[(kind, [subjects])] in kind order, for <optgroup>s and fieldsets."""
+    @cached_property
+    def _by_kind(self):
         groups = {}
         for subject in self.subjects:
-            if subject not in exclude:
-                groups.setdefault(subject.kind, []).append(subject)
+            groups.setdefault(subject.kind, []).append(subject)
         return sorted(groups.items(), key=lambda item: (item[0].order, item[0].name))
+
+    def grouped_by_kind(self, exclude=()):
+        """[(kind, [subjects])] in kind order, for <optgroup>s and fieldsets."""
+        excluded = {subject.pk for subject in exclude}
+        groups = [(kind, [each for each in members if each.pk not in excluded]) for kind, members in self._by_kind]
+        return [(kind, members) for kind, members in groups if members]
 
 
 @dataclass
@@ -424,6 +430,7 @@ class Cell:
         "published_supports",
         "source_count",
         "source_slugs",
+        "sources",
         "subject",
         "summary_rank",
         "supports",
@@ -438,9 +445,11 @@ class Cell:
         self.current_claims = current = [claim for claim in claims if not claim.outdated]
         self.dom_id = f"{dimension.slug}--{subject.slug}"
         self.contested = is_contested(current)
-        sources = {evidence.excerpt.source.slug for claim in current for evidence in claim.evidence}
-        self.source_count = len(sources)
-        self.source_slugs = frozenset(sources)
+        self.sources = {
+            evidence.excerpt.source.slug: evidence.excerpt.source for claim in current for evidence in claim.evidence
+        }
+        self.source_count = len(self.sources)
+        self.source_slugs = frozenset(self.sources)
         self.supports = frozenset(claim.support for claim in current if claim.support)
         # The cell's answer as text, for rows without support levels (see _differs).
         self.text_key = tuple(sorted(claim.cell.casefold() for claim in current))
@@ -582,12 +591,11 @@ class ComparisonTable:
 
     @cached_property
     def sources(self):
-        """Every source cited in the table, by title (the source filter's choices)."""
+        """Every source cited by the table's current claims, by title (the source filter's choices)."""
         sources = {}
         for row in self.rows:
-            for claim in row.claims:
-                for evidence in claim.evidence:
-                    sources.setdefault(evidence.excerpt.source.slug, evidence.excerpt.source)
+            for cell in row.cells:
+                sources.update(cell.sources)
         return sorted(sources.values(), key=lambda source: (source.title.casefold(), source.slug))
 
     @staticmethod
