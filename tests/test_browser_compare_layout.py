@@ -38,9 +38,11 @@ def test_on_a_phone_two_subjects_sit_side_by_side(flask_vs_django, page):
     row = page.locator("tr.cmp-row").first
     row.scroll_into_view_if_needed()
     flask, django = box(row.locator("td").nth(0)), box(row.locator("td").nth(1))
+    # Scrolling moves whole pixels while the layout has fractions of one: a row scrolled into view
+    # may end a fraction of a pixel below the window, so the bounds allow less than one pixel.
     for cell in (flask, django):
         assert cell["x"] >= 0 and cell["x"] + cell["width"] <= PHONE["width"], cell
-        assert cell["y"] >= 0 and cell["y"] + cell["height"] <= PHONE["height"], cell
+        assert cell["y"] > -1 and cell["y"] + cell["height"] < PHONE["height"] + 1, cell
     assert abs(flask["y"] - django["y"]) < 1  # the same line, not one under the other
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
