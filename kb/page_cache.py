@@ -58,7 +58,8 @@ def _key(generation, request):
 
 def _validators(response, changed):
     if not response.has_header("ETag"):
-        response["ETag"] = f'"{hashlib.md5(response.content, usedforsecurity=False).hexdigest()}"'
+        # SHA-256 (cut to 128 bits): stronger than MD5, and several times faster where the CPU has SHA instructions.
+        response["ETag"] = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
     if changed is not None and not response.has_header("Last-Modified"):
         response["Last-Modified"] = http_date(changed.timestamp())
     patch_cache_control(response, public=True, max_age=0, must_revalidate=True)
