@@ -19,10 +19,9 @@ from functools import cached_property
 from typing import NamedTuple
 
 from django.conf import settings
-from django.urls import reverse
 
 from .models import COMPARE_SEPARATOR, Claim, Dimension, Evidence, Stance, Status, Subject, SubjectAlias, Support
-from .urls_memo import reverse as memo_reverse
+from .urls_memo import reverse
 
 MIN_SUBJECTS = 2
 MAX_SUBJECTS = settings.KB_COMPARE_MAX_SUBJECTS
@@ -64,7 +63,7 @@ def is_contested(claims, evidence_of=lambda claim: claim.evidence):
 
 
 def compare_url(slugs, view="kb:compare"):
-    return memo_reverse(view, kwargs={"spec": tuple(slugs)})
+    return reverse(view, kwargs={"spec": tuple(slugs)})
 
 
 def with_query(url, query_string):
@@ -564,10 +563,6 @@ class ComparisonTable:
             row_cells = [cells.get((record.pk, dimension.pk)) or Cell(record, dimension, []) for record in records]
             self.rows.append(Row(dimension, dimension_url(dimension.slug), row_cells))
         self.empty_dimension_count = len(self.dimensions) - len(self.rows)
-
-    @property
-    def cells(self):
-        return [cell for row in self.rows for cell in row.cells]
 
     @property
     def content_date(self):
