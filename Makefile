@@ -54,7 +54,7 @@ serve: install .cache/secret-key
 	$(PROD_ENV) $(PY) manage.py load_for_startup content/ --keep-serving  # h11: serves the last good database
 	$(if $(ARCHIVE),$(PROD_ENV) $(PY) manage.py import_captures $(ARCHIVE))  # h10: captures, when there is an archive
 	$(PROD_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PROD_ENV) $(SITE_URL) GUNICORN_BIND=$(HOST) $(BIN)/gunicorn kb.wsgi --config kb/gunicorn.conf.py
+	$(PROD_ENV) $(SITE_URL) GUNICORN_BIND=$(HOST) $(BIN)/gunicorn kb.wsgi --config kb/ops/gunicorn.conf.py
 
 # Debian's Chromium for the browser tests (Playwright's own browser download is not reachable).
 chromium:

@@ -132,7 +132,7 @@ def gunicorn_throughput(table, page_url, page_bytes, seconds):
     static_name = "bench-page.html"
     (Path(settings.STATIC_ROOT) / static_name).write_bytes(page_bytes)
     port = free_port()
-    # The site's origin is this port (Host ports are checked); no control socket (kb/gunicorn.conf.py).
+    # The site's origin is this port (Host ports are checked); no control socket (kb/ops/gunicorn.conf.py).
     env = {**os.environ, "KB_SITE_URL": f"http://127.0.0.1:{port}"}
     env.pop("GUNICORN_CONTROL_SOCKET", None)
     process = subprocess.Popen(
@@ -140,7 +140,7 @@ def gunicorn_throughput(table, page_url, page_bytes, seconds):
             str(ROOT / ".venv/bin/gunicorn"),
             "kb.wsgi",
             "--config",
-            str(ROOT / "kb/gunicorn.conf.py"),
+            str(ROOT / "kb/ops/gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{port}",
         ],
@@ -172,9 +172,9 @@ def gunicorn_throughput(table, page_url, page_bytes, seconds):
 
 
 def search_figures(table, count=100):
-    from kb import models as m
-    from kb.search import search
-    from kb.synthetic import WORDS
+    from kb.knowledge import models as m
+    from kb.knowledge.synthetic import WORDS
+    from kb.site.search import search
 
     excerpts = m.Excerpt.objects.count()
     terms = [WORDS[n % len(WORDS)] + ("" if n % 3 else f" {WORDS[(n * 7) % len(WORDS)]}") for n in range(count)]
@@ -200,7 +200,7 @@ def run(engine, args):
     from django.core.management import call_command
     from django.test import Client
 
-    from kb.synthetic import Size, generate
+    from kb.knowledge.synthetic import Size, generate
 
     table = Table(engine)
     print(f"\n== {engine}", flush=True)

@@ -11,7 +11,7 @@ interpreter (its virtualenv must have both checkouts' requirements) and debug of
 Two measures, each its own table:
 
 - "page cache emptied": the whole-page cache is emptied before every request, so every
-  page is rendered; what a checkout keeps below the page (kb.comparison_columns: each
+  page is rendered; what a checkout keeps below the page (kb.comparison.columns: each
   subject's drawn cells, per content generation) stays. This is a reader opening a
   comparison nobody opened since the last content change, of subjects others have viewed.
 - "everything emptied": the kept columns are emptied too (a checkout without them is
@@ -71,7 +71,7 @@ def prepare(root):
     from django.core.management import call_command
     from django.test import Client
 
-    from kb.synthetic import Size, generate
+    from kb.knowledge.synthetic import Size, generate
 
     call_command("migrate", "--noinput", verbosity=0)
     call_command("collectstatic", "--noinput", verbosity=0)
@@ -81,9 +81,9 @@ def prepare(root):
 
 
 def _forget_kept_columns():
-    """Empty what this checkout keeps below the page cache (nothing, before kb.comparison_columns)."""
+    """Empty what this checkout keeps below the page cache (nothing, before kb.comparison.columns)."""
     try:
-        from kb.comparison_columns import recent
+        from kb.comparison.columns import recent
     except ImportError:
         return
     recent.clear()

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/slow_clients.py [--clients 120] [--port 18800]
 
-Starts gunicorn with kb/gunicorn.conf.py on a loopback port (SQLite database in a temporary
+Starts gunicorn with kb/ops/gunicorn.conf.py on a loopback port (SQLite database in a temporary
 folder, control socket off), opens N connections that each send the headers of a
 ``POST /admin/login/`` with a Content-Length larger than the body they then trickle, and
 while they hold on, times normal ``GET /robots.txt`` requests. Prints figures; exits 1 if
@@ -93,7 +93,7 @@ def main():
             str(ROOT / ".venv/bin/gunicorn"),
             args.app,
             "-c",
-            "kb/gunicorn.conf.py",
+            "kb/ops/gunicorn.conf.py",
             "--bind",
             f"127.0.0.1:{args.port}",
             *args.gunicorn_args,

@@ -63,20 +63,20 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Above whitenoise, so static files carry the same policy headers as pages.
     "csp.middleware.CSPMiddleware",
-    "kb.middleware.CrossOriginResourcePolicyMiddleware",
+    "kb.ops.middleware.CrossOriginResourcePolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Slow requests logged (kb.logs); then, before any cache lookup: a Host (port included) the
+    # Slow requests logged (kb.ops.logs); then, before any cache lookup: a Host (port included) the
     # site serves, and only GET/HEAD on public pages (405 with Allow otherwise).
-    "kb.logs.SlowRequestMiddleware",
-    "kb.site_url.HostValidationMiddleware",
-    "kb.middleware.PublicMethodsMiddleware",
+    "kb.ops.logs.SlowRequestMiddleware",
+    "kb.site.site_url.HostValidationMiddleware",
+    "kb.ops.middleware.PublicMethodsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Compresses what the page cache returns, never responses with secrets (kb.compression: BREACH).
-    "kb.compression.CompressionMiddleware",
-    # Which database a request reads (kb.db_router): above the page cache, which checks the replica.
-    "kb.db_router.ReplicaReadsMiddleware",
+    # Compresses what the page cache returns, never responses with secrets (kb.ops.compression: BREACH).
+    "kb.ops.compression.CompressionMiddleware",
+    # Which database a request reads (kb.ops.db_router): above the page cache, which checks the replica.
+    "kb.ops.db_router.ReplicaReadsMiddleware",
     # Below every middleware that adds headers, so cached pages carry them too.
-    "kb.page_cache.PageCacheMiddleware",
+    "kb.ops.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -95,8 +95,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates" / "jinja2"],
         "APP_DIRS": False,
         "OPTIONS": {
-            "environment": "kb.jinja2.environment",
-            "context_processors": ["kb.context_processors.site"],
+            "environment": "kb.site.jinja2.environment",
+            "context_processors": ["kb.site.context_processors.site"],
         },
     },
     # The admin and django-axes' lockout page (templates/admin/).
@@ -109,7 +109,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "kb.context_processors.site",
+                "kb.site.context_processors.site",
             ],
         },
     },
@@ -142,12 +142,12 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     )
     DATABASES["replica"]["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
     if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
-        # Short: when the replica is down, readers fall back to the primary (kb.db_router) without a long wait.
+        # Short: when the replica is down, readers fall back to the primary (kb.ops.db_router) without a long wait.
         DATABASES["replica"]["OPTIONS"]["connect_timeout"] = int(
             os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2")
         )
-    DATABASE_ROUTERS = ["kb.db_router.PrimaryReplicaRouter"]
-# Routing (kb.db_router): after a write (POST ...), that browser reads the primary this many seconds,
+    DATABASE_ROUTERS = ["kb.ops.db_router.PrimaryReplicaRouter"]
+# Routing (kb.ops.db_router): after a write (POST ...), that browser reads the primary this many seconds,
 # so an editor sees their own change; an unreachable replica is tried again after this many seconds.
 KB_REPLICA_PIN_SECONDS = int(os.environ.get("DATABASE_REPLICA_PIN_SECONDS", "30"))
 KB_REPLICA_RETRY_SECONDS = int(os.environ.get("DATABASE_REPLICA_RETRY_SECONDS", "10"))
@@ -168,14 +168,14 @@ else:
 KB_PAGE_CACHE = "default"
 # How long a whole public page may be cached (0 turns the page cache off); edits invalidate at once.
 KB_PAGE_CACHE_SECONDS = int(os.environ.get("KB_PAGE_CACHE_SECONDS", "3600"))
-# Subjects' columns of comparison cells (kb.comparison_columns), kept under the content generation,
+# Subjects' columns of comparison cells (kb.comparison.columns), kept under the content generation,
 # so edits show at once whatever these are. Each process keeps the most recently used in memory
 # (0: none kept, every table is built from the database); with Redis, they are shared too, for
 # this many seconds (a local-memory cache would only hold a pickled copy of the same thing).
 KB_COLUMNS_IN_MEMORY = int(os.environ.get("KB_COLUMNS_IN_MEMORY", "64"))
 KB_COLUMN_CACHE = "default" if os.environ.get("REDIS_URL") else None
 KB_COLUMN_CACHE_SECONDS = int(os.environ.get("KB_COLUMN_CACHE_SECONDS", "86400"))
-# How long a comparison's link-preview picture is kept (kb.preview_image); content changes redraw it at once.
+# How long a comparison's link-preview picture is kept (kb.comparison.preview_image); content changes redraw it at once.
 KB_PREVIEW_IMAGE_SECONDS = int(os.environ.get("KB_PREVIEW_IMAGE_SECONDS", "86400"))
 
 # Failed logins are throttled by django-axes: after AXES_FAILURE_LIMIT failures for one
@@ -268,14 +268,14 @@ CONTENT_SECURITY_POLICY = {
 # on it, never on the request's Host. The default suits `make run`; production sets its own.
 KB_SITE_URL = os.environ.get("KB_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # DJANGO_ALLOWED_HOSTS entries may name a port ("example.org:8443"): Django compares names only,
-# kb.site_url checks the port too (none, 80, 443, KB_SITE_URL's port, or one named here).
+# kb.site.site_url checks the port too (none, 80, 443, KB_SITE_URL's port, or one named here).
 KB_ALLOWED_HOST_PORTS = {host.lower() for host in ALLOWED_HOSTS if host.rsplit(":", 1)[-1].isdigit()}
 ALLOWED_HOSTS = [host.rsplit(":", 1)[0] if host in KB_ALLOWED_HOST_PORTS else host for host in ALLOWED_HOSTS]
 # An HTTP/1.1 request without a Host header is refused (400).
 KB_REQUIRE_HOST_HEADER = True
 
 # One-line records to standard error: request errors with path, status and traceback (django.request),
-# slow requests (kb.logs.SlowRequestMiddleware), and the knowledge base's own summaries ("kb.*" loggers:
+# slow requests (kb.ops.logs.SlowRequestMiddleware), and the knowledge base's own summaries ("kb.*" loggers:
 # load_content, capture_source ...: logging.getLogger("kb.content") etc.).
 LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO").upper()
 # Requests slower than this many milliseconds are logged as warnings (0 turns it off).
@@ -283,7 +283,7 @@ SLOW_REQUEST_MS = int(os.environ.get("DJANGO_SLOW_REQUEST_MS", "1000"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"line": {"()": "kb.logs.OneLineFormatter"}},
+    "formatters": {"line": {"()": "kb.ops.logs.OneLineFormatter"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["stderr"], "level": "WARNING"},
     "loggers": {

@@ -4,11 +4,11 @@ from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path, register_converter
 
-from . import converters, views
-from .feeds import ComparisonFeed, RecentClaimsFeed, SubjectClaimsFeed
-from .sitemaps import SITEMAPS
-from .views import share
-from .views.pages import robots_txt
+from kb.site import converters, views
+from kb.site.feeds import ComparisonFeed, RecentClaimsFeed, SubjectClaimsFeed
+from kb.site.sitemaps import SITEMAPS
+from kb.site.views import share
+from kb.site.views.pages import robots_txt
 
 register_converter(converters.CompareSpecConverter, "compare")
 
@@ -44,4 +44,4 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler500 = "kb.views.errors.server_error"
+handler500 = "kb.site.views.errors.server_error"

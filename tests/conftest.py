@@ -18,7 +18,7 @@ def empty_caches():
     """Each test starts with empty caches: rolled-back transactions reuse content generations."""
     from django.core.cache import caches
 
-    from kb.comparison_columns import recent
+    from kb.comparison.columns import recent
 
     for cache in caches.all():
         cache.clear()
@@ -79,8 +79,8 @@ def sample_kb(db, fixture_content_dir):
 def _sample_capture_and_run():
     from django.utils import timezone
 
-    from kb import models as m
-    from kb.captures import fingerprint, normalise_capture
+    from kb.evidence.captures import fingerprint, normalise_capture
+    from kb.knowledge import models as m
 
     source = m.Source.objects.order_by("pk").first()
     text = normalise_capture("\n".join(source.excerpts.values_list("text", flat=True)))

@@ -16,7 +16,7 @@ SECURE_SSL_REDIRECT = False
 SITE_REPLICA = DATABASES.get("replica")  # noqa: F405
 DATABASE_ROUTERS = []
 
-# A replica alias that mirrors the primary, for the router tests (kb.db_router). No router is
+# A replica alias that mirrors the primary, for the router tests (kb.ops.db_router). No router is
 # installed here: tests that exercise it install it with override_settings(DATABASE_ROUTERS=...).
 DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
 

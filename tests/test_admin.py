@@ -9,9 +9,9 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from kb import models as m
-from kb.admin_forms import EVIDENCE_GATE_MESSAGE, clean_text
-from kb.captures import fingerprint, normalise_capture
+from kb.editing.admin_forms import EVIDENCE_GATE_MESSAGE, clean_text
+from kb.evidence.captures import fingerprint, normalise_capture
+from kb.knowledge import models as m
 from tests.conftest import FIXTURES
 
 KB_MODELS = [model for model in admin.site._registry if model._meta.app_label == "kb"]

@@ -25,11 +25,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
-from kb import backup
-from kb import models as m
 from kb.content.exporter import export_content
 from kb.content.loader import load_content
-from kb.signals import CONTENT_MODELS
+from kb.knowledge import models as m
+from kb.knowledge.signals import CONTENT_MODELS
+from kb.ops import backup
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKUP_TEST = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -208,7 +208,7 @@ def test_restore_reproduces_every_record_of_every_table(kb_data, fresh_database,
     assert len(source["data"]["django_admin_log"][1]) >= 1
     assert len(source["data"]["auth_group_permissions"][1]) > 0
 
-    file = tmp_path / "kb.backup"
+    file = tmp_path / "kb.ops.backup"
     made = backup.backup_database(file)
     assert made.engine == connection.vendor
     assert backup.file_format(file) == connection.vendor
@@ -228,7 +228,7 @@ def test_restore_reproduces_every_record_of_every_table(kb_data, fresh_database,
 def test_commands_restore_refuse_a_non_empty_target_and_move_the_generation_on(
     kb_data, fresh_database, tmp_path, capsys
 ):
-    file = tmp_path / "kb.backup"
+    file = tmp_path / "kb.ops.backup"
     call_command("backup_db", str(file))
     assert "backup written to" in capsys.readouterr().out
     source = dump_source()
@@ -287,7 +287,7 @@ def test_restore_refuses_missing_and_unknown_files(tmp_path):
 
 def test_backup_into_a_missing_folder_is_an_error(tmp_path, db):
     with pytest.raises(CommandError, match="does not exist"):
-        call_command("backup_db", str(tmp_path / "no" / "such" / "folder" / "kb.backup"))
+        call_command("backup_db", str(tmp_path / "no" / "such" / "folder" / "kb.ops.backup"))
 
 
 def manage(*args):
@@ -298,7 +298,7 @@ def manage(*args):
 
 
 def test_command_line_errors_are_messages_not_tracebacks(tmp_path):
-    backup_file = tmp_path / "kb.backup"
+    backup_file = tmp_path / "kb.ops.backup"
     with closing(sqlite3.connect(backup_file)) as raw:
         raw.execute("CREATE TABLE t (x)")
     full = tmp_path / "full.sqlite3"
@@ -308,7 +308,7 @@ def test_command_line_errors_are_messages_not_tracebacks(tmp_path):
     cases = [
         (["restore_db", str(tmp_path / "missing.backup")], "does not exist"),
         (["restore_db", str(backup_file), "--database-url", f"sqlite:///{full}"], "is not empty"),
-        (["backup_db", str(tmp_path / "no" / "kb.backup")], "does not exist"),
+        (["backup_db", str(tmp_path / "no" / "kb.ops.backup")], "does not exist"),
     ]
     for args, message in cases:
         completed = manage(*args)
@@ -330,7 +330,7 @@ def test_sqlite_restore_via_the_command_line(tmp_path):
         raw.executemany("INSERT INTO notes (text) VALUES (?)", [("é",), (None,), ("x" * 10_000,)])
     env_url = f"sqlite:///{source}"
     completed = subprocess.run(
-        [sys.executable, "manage.py", "backup_db", str(tmp_path / "kb.backup")],
+        [sys.executable, "manage.py", "backup_db", str(tmp_path / "kb.ops.backup")],
         cwd=ROOT,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": env_url},
         capture_output=True,
@@ -339,7 +339,7 @@ def test_sqlite_restore_via_the_command_line(tmp_path):
     )
     assert completed.returncode == 0, completed.stderr
     target = tmp_path / "target.sqlite3"
-    completed = manage("restore_db", str(tmp_path / "kb.backup"), "--database-url", f"sqlite:///{target}")
+    completed = manage("restore_db", str(tmp_path / "kb.ops.backup"), "--database-url", f"sqlite:///{target}")
     assert completed.returncode == 0, completed.stderr
     with closing(sqlite3.connect(source)) as a, closing(sqlite3.connect(target)) as b:
         assert (

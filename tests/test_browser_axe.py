@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 
-from kb import models as m
+from kb.knowledge import models as m
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -167,7 +167,7 @@ def test_an_admin_edit_keeps_to_the_policy(live_server, page):
     page.wait_for_selector("#site-name")
     watch.check("admin index")
 
-    from kb.models import Claim
+    from kb.knowledge.models import Claim
 
     claim = Claim.objects.get(subject__slug="alpha", key="widgets")
     page.goto(base + reverse("admin:kb_claim_changelist"))

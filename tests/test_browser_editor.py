@@ -5,7 +5,7 @@ import re
 import pytest
 from django.core.management import call_command
 
-from kb import models as m
+from kb.knowledge import models as m
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

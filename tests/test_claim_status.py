@@ -1,10 +1,11 @@
-"""Status changes in one place (ClaimQuerySet.set_status): history, cache generation and search follow."""
+"""Status changes in one place (kb.editing.publishing.set_status): history, cache generation and search follow."""
 
 import pytest
 from django.urls import reverse
 
-from kb import models as m
-from kb import search as kb_search
+from kb.editing import publishing
+from kb.knowledge import models as m
+from kb.site import search as kb_search
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +33,14 @@ def test_search_follows_the_admin_publish_and_unpublish_actions(admin_client, sa
 def test_set_status_records_history_and_bumps_the_generation(admin_user, sample_kb):
     claims = m.Claim.objects.filter(subject__slug="alpha")
     before = m.ContentVersion.objects.current()[0]
-    changed = claims.set_status(m.Status.REVIEW, user=admin_user, reason="checking")
+    changed = publishing.set_status(claims, m.Status.REVIEW, user=admin_user, reason="checking")
     assert {claim.key for claim in changed} == set(claims.values_list("key", flat=True))
     assert m.ContentVersion.objects.current()[0] == before + 1  # one bump for the whole batch
     record = m.Claim.history.filter(key="widgets", subject__slug="alpha").latest("history_date")
     assert (record.status, record.history_user, record.history_change_reason) == ("review", admin_user, "checking")
-    assert m.Claim.objects.filter(subject__slug="alpha").set_status(m.Status.REVIEW) == []  # nothing to change
+    assert (
+        publishing.set_status(m.Claim.objects.filter(subject__slug="alpha"), m.Status.REVIEW) == []
+    )  # nothing to change
     assert m.ContentVersion.objects.current()[0] == before + 1
 
 

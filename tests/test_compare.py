@@ -16,9 +16,9 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from kb import models as m
-from kb.comparison import MAX_SUBJECTS
-from kb.filters import SwitchField
+from kb.comparison.filters import SwitchField
+from kb.comparison.table import MAX_SUBJECTS
+from kb.knowledge import models as m
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,9 @@ import re
 
 from django.urls import reverse
 
-from kb import models as m
-from kb import verification
-from kb.verification import SourceCapture
+from kb.evidence import verification
+from kb.evidence.verification import SourceCapture
+from kb.knowledge import models as m
 
 
 def cell_html(client, dom_id="widgets--alpha"):

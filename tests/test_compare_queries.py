@@ -5,7 +5,7 @@ dimension (one), the visible claims of the compared subjects (one) and their
 evidence with excerpts and sources (one join), then a {dimension: {subject:
 [claims]}} map in Python. Filters, badges, "contested", "differs" and the
 date of the content cost nothing more. Once a subject's column is kept
-(kb.comparison_columns), a table costs no query at all.
+(kb.comparison.columns), a table costs no query at all.
 """
 
 from datetime import date
@@ -17,15 +17,15 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from kb import models as m
-from kb.comparison import build_table
-from kb.comparison_columns import recent
-from kb.filters import ComparisonFilter
+from kb.comparison.columns import recent
+from kb.comparison.filters import ComparisonFilter
+from kb.comparison.table import build_table
+from kb.knowledge import models as m
 
 # subjects, dimensions, claims, and their evidence with excerpts and sources (one joined query).
 TABLE_QUERIES = 4
 PAGE_QUERIES = TABLE_QUERIES
-# A reader's request also reads the content generation once, for the page cache (kb.page_cache).
+# A reader's request also reads the content generation once, for the page cache (kb.ops.page_cache).
 READER_QUERIES = PAGE_QUERIES + 1
 # With the subjects and every subject's column kept for this generation: the generation only.
 KEPT_READER_QUERIES = 1

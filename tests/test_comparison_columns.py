@@ -1,4 +1,4 @@
-"""Kept columns (kb.comparison_columns): a comparison page never shows content it was not built from.
+"""Kept columns (kb.comparison.columns): a comparison page never shows content it was not built from.
 
 The pages here render with the page cache off, so every request really draws its table; the
 columns are what is kept. The state machine at the end plays random edits and page views and
@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from kb import comparison_columns
-from kb import models as m
-from kb.comparison_columns import recent
+from kb.comparison import columns as comparison_columns
+from kb.comparison.columns import recent
+from kb.knowledge import models as m
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import brotli
 import pytest
 from django.test import override_settings
 
-from kb.compression import accepted_encoding
+from kb.ops.compression import accepted_encoding
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def test_no_compression_for_admin_or_signed_in_people(admin_client, sample_kb):
 
 
 def _through_middleware(rf, view):
-    from kb.compression import CompressionMiddleware
+    from kb.ops.compression import CompressionMiddleware
 
     return CompressionMiddleware(view)(rf.get("/", HTTP_ACCEPT_ENCODING="gzip"))
 

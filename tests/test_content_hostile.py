@@ -16,8 +16,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from kb import models as m
-from kb.captures import archive_file
+from kb.evidence.captures import archive_file
+from kb.knowledge import models as m
 from tests.conftest import FIXTURES
 from tests.test_xss import dangers
 

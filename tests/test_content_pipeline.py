@@ -6,9 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
-from kb import models as m
 from kb.content.exporter import export_content
 from kb.content.loader import load_content
+from kb.knowledge import models as m
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from kb import models as m
 from kb.content.exporter import export_content
+from kb.knowledge import models as m
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.django_db

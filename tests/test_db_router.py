@@ -1,4 +1,4 @@
-"""Which database each query goes to (kb.db_router), on a replica alias that mirrors the primary.
+"""Which database each query goes to (kb.ops.db_router), on a replica alias that mirrors the primary.
 
 The routing rules on a real streaming standby, lag and outage included, are tested in tests/replica
 (`make replica-test`). Here the replica alias is a second connection to the primary's database, so
@@ -16,8 +16,8 @@ from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from kb import models as m
-from kb.db_router import (
+from kb.knowledge import models as m
+from kb.ops.db_router import (
     PIN_COOKIE,
     PRIMARY,
     REPLICA,
@@ -27,7 +27,7 @@ from kb.db_router import (
     reads_from,
 )
 
-ROUTED = override_settings(DATABASE_ROUTERS=["kb.db_router.PrimaryReplicaRouter"])
+ROUTED = override_settings(DATABASE_ROUTERS=["kb.ops.db_router.PrimaryReplicaRouter"])
 # Committed data (transaction=True): the replica alias is a second connection to the same database,
 # as a real replica is; serialized_rollback restores what migrations created for later tests.
 ON_BOTH = pytest.mark.django_db(transaction=True, serialized_rollback=True, databases=["default", "replica"])

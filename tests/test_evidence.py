@@ -20,13 +20,13 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from kb import backup
-from kb import models as m
-from kb.captures import CaptureError, fingerprint, from_url, normalise_capture
 from kb.content.loader import load_content
 from kb.content.yamlio import ContentError
-from kb.snippet_runners import Program, run
-from kb.verification import CapturedText, text_fragment
+from kb.evidence.captures import CaptureError, fingerprint, from_url, normalise_capture
+from kb.evidence.snippet_runners import Program, run
+from kb.evidence.verification import CapturedText, text_fragment
+from kb.knowledge import models as m
+from kb.ops import backup
 from tests.conftest import FIXTURES
 from tests.test_admin import admin_url, management_form
 from tests.test_backup import fresh_database  # noqa: F401 (a fixture)
@@ -405,7 +405,7 @@ def test_capture_and_snippet_runs_survive_backup_and_restore(tmp_path, fresh_dat
     call_command("verify_snippets")
     capture = capture_of("indexing-notes")
     runs = sorted(m.SnippetRun.objects.values_list("outcome", "runner", "error"))
-    file = tmp_path / "kb.backup"
+    file = tmp_path / "kb.ops.backup"
     backup.backup_database(file)
     backup.restore_database(file, fresh_database.settings_dict, invalidate_pages=False)
     restored = fresh_database.dump()["data"]

@@ -46,7 +46,7 @@ def test_other_errors_are_a_plain_500_without_database():
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from kb.views.errors import server_error
+    from kb.site.views.errors import server_error
 
     with CaptureQueriesContext(connection) as queries:
         try:

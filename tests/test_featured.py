@@ -7,14 +7,14 @@ from django.core import checks
 from django.core.management import call_command
 from django.urls import reverse
 
-from kb.featured import featured_comparisons
-from kb.models import FeaturedComparison, Subject, SubjectAlias
+from kb.knowledge.featured import featured_comparisons
+from kb.knowledge.models import FeaturedComparison, Subject, SubjectAlias
 
 pytestmark = pytest.mark.django_db
 
 
 def test_no_featured_comparison_is_written_in_code():
-    from kb.views import pages
+    from kb.site.views import pages
 
     assert not hasattr(pages, "FEATURED_COMPARISONS")
 
@@ -32,7 +32,7 @@ def test_featured_comparisons_follow_the_content_in_order(sample_kb):
 
 def test_unknown_slugs_are_skipped_logged_and_reported(client, sample_kb, caplog):
     FeaturedComparison.objects.create(path="alpha-vs-nosuch", title="Broken", order=0)
-    with caplog.at_level(logging.WARNING, logger="kb.featured"):
+    with caplog.at_level(logging.WARNING, logger="kb.knowledge.featured"):
         response = client.get(reverse("kb:home"))
     assert response.status_code == 200
     html = response.content.decode()
@@ -64,7 +64,7 @@ def test_without_featured_content_the_most_common_kind_is_featured(sample_kb):
 
 
 def test_the_real_content_features_comparisons_that_exist(db, real_content):
-    from kb.featured import resolve
+    from kb.knowledge.featured import resolve
 
     usable, problems = resolve(FeaturedComparison.objects.all())
     assert problems == []

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from django.urls import reverse
 
-from kb.models import Claim
+from kb.knowledge.models import Claim
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"

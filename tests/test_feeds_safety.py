@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
-from kb import feeds
-from kb import models as m
-from kb.rendering import render_markdown
+from kb.knowledge import models as m
+from kb.knowledge.rendering import render_markdown
+from kb.site import feeds
 
 from .test_xss import PAYLOADS, dangers
 

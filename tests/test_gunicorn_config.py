@@ -1,4 +1,4 @@
-"""kb/gunicorn.conf.py and kb/gunicorn_worker.py: logs, the control socket, whole requests before a thread.
+"""kb/ops/gunicorn.conf.py and kb/ops/gunicorn_worker.py: logs, the control socket, whole requests before a thread.
 
 That 120 slow clients no longer stop the site is measured by bench/slow_clients.py (timing stays out of tests).
 """
@@ -8,10 +8,10 @@ import runpy
 import pytest
 from django.conf import settings
 
-from kb import gunicorn_worker
-from kb.gunicorn_worker import request_state
+from kb.ops import gunicorn_worker
+from kb.ops.gunicorn_worker import request_state
 
-CONFIG = settings.BASE_DIR / "kb" / "gunicorn.conf.py"
+CONFIG = settings.BASE_DIR / "kb" / "ops" / "gunicorn.conf.py"
 
 
 def config(monkeypatch, **env):

@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from kb import models as m
 from kb.content.loader import CHANGE_REASON
+from kb.knowledge import models as m
 
 TRACKED = [m.Claim, m.Excerpt, m.Source, m.Subject, m.Dimension, m.Snippet]
 

@@ -55,7 +55,7 @@ def test_records_are_one_line_each(log_lines):
 def test_slow_requests_are_logged(client, db, log_lines, settings, monkeypatch):
     settings.SLOW_REQUEST_MS = 1000
     clock = itertools.count(start=100.0, step=2.5)  # every request "takes" 2.5 seconds
-    monkeypatch.setattr("kb.logs.time.monotonic", lambda: next(clock))
+    monkeypatch.setattr("kb.ops.logs.time.monotonic", lambda: next(clock))
     client.get("/robots.txt")
     (record,) = [line for line in log_lines() if line["logger"] == "kb.requests"]
     assert record["level"] == "WARNING"
@@ -75,9 +75,9 @@ def test_the_level_comes_from_the_environment():
 
 
 def test_load_content_and_a_stored_capture_log_their_summaries(db, log_lines, fixture_content_dir):
-    from kb import models as m
-    from kb.captures import Extracted, normalise_capture, store_capture
     from kb.content.loader import load_content
+    from kb.evidence.captures import Extracted, normalise_capture, store_capture
+    from kb.knowledge import models as m
 
     load_content(fixture_content_dir)
     source = m.Source.objects.get(slug="sample")

@@ -9,10 +9,10 @@ from django.db import IntegrityError, transaction
 from django.forms import modelform_factory
 from django.urls import reverse
 
-from kb import models as m
-from kb.admin_forms import ClaimForm
-from kb.comparison import build_table, is_contested
-from kb.filters import ComparisonFilter
+from kb.comparison.filters import ComparisonFilter
+from kb.comparison.table import build_table, is_contested
+from kb.editing.admin_forms import ClaimForm
+from kb.knowledge import models as m
 
 pytestmark = pytest.mark.django_db
 

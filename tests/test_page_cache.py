@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
 
-from kb import models as m
+from kb.knowledge import models as m
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from kb.models import Claim, Source, Status, Subject
+from kb.knowledge.models import Claim, Source, Status, Subject
 
 # HTML checks shared by the page tests (and imported by test_urls_smoke) ------------
 
@@ -177,7 +177,7 @@ def test_home_lists_featured_kinds_groups_and_recent_changes(client, sample_kb):
 
 
 def test_home_features_what_the_content_features(client, sample_kb):
-    from kb.models import FeaturedComparison
+    from kb.knowledge.models import FeaturedComparison
 
     kind = Subject.objects.get(slug="alpha").kind
     Subject.objects.create(slug="flask", name="Flask", kind=kind)
@@ -408,7 +408,7 @@ def test_task_page_shows_snippets_side_by_side(client, sample_kb):
     assert "What the source printed" in html and "The source printed no code." in html
     assert "Alpha ships a widget engine in the box." in html  # derived_from citation
     assert "Needs a Beta installation." in html
-    assert "Ran without error on " in html  # the sample run (kb.run_records)
+    assert "Ran without error on " in html  # the sample run (kb.evidence.run_records)
 
 
 # Errors ----------------------------------------------------------------------------

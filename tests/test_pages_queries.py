@@ -3,10 +3,21 @@
 import pytest
 from django.urls import reverse
 
-from kb.models import Claim, Dimension, Evidence, Excerpt, Snippet, Source, Status, Subject, SubjectRelation, Task
+from kb.knowledge.models import (
+    Claim,
+    Dimension,
+    Evidence,
+    Excerpt,
+    Snippet,
+    Source,
+    Status,
+    Subject,
+    SubjectRelation,
+    Task,
+)
 
 # (url name, args, queries). Anonymous readers: no session or user queries, but one read of the
-# content generation for the page cache (kb.page_cache) before the page's own queries.
+# content generation for the page cache (kb.ops.page_cache) before the page's own queries.
 PINNED = [
     ("kb:home", [], 8),  # featured comparisons and their subjects: 2 (3 with a former slug)
     ("kb:subject-list", [], 2),

@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from kb.rendering import ALLOWED_TAGS, highlight, render_markdown
+from kb.knowledge.rendering import ALLOWED_TAGS, highlight, render_markdown
 
 SAFE_SCHEMES = {"http", "https", "mailto"}
 SAFE_TAGS = ALLOWED_TAGS

@@ -1,10 +1,10 @@
-"""Search: one interface (kb.search.search), grouped results, the query in the URL, never a 500."""
+"""Search: one interface (kb.site.search.search), grouped results, the query in the URL, never a 500."""
 
 import pytest
 from django.urls import reverse
 
-from kb import search as kb_search
-from kb.models import Claim
+from kb.knowledge.models import Claim
+from kb.site import search as kb_search
 
 
 def kinds_found(results):

@@ -1,4 +1,4 @@
-"""The full-text engine behind kb.search, on whichever database the suite runs on.
+"""The full-text engine behind kb.site.search, on whichever database the suite runs on.
 
 CI runs the suite on SQLite (FTS5) and on PostgreSQL (tsvector + GIN); each test here
 holds on both, and the first ones check that the database's own engine is the one used.
@@ -10,9 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from kb import search as kb_search
-from kb import search_index
-from kb.models import (
+from kb.knowledge.models import (
     Claim,
     Dimension,
     Excerpt,
@@ -24,6 +22,8 @@ from kb.models import (
     Subject,
     Task,
 )
+from kb.site import search as kb_search
+from kb.site import search_index
 
 VENDOR = connection.vendor
 

@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from kb import citation as kb_citation
-from kb import models as m
-from kb.preview_image import subject_counts
+from kb.comparison import citation as kb_citation
+from kb.comparison.preview_image import subject_counts
+from kb.knowledge import models as m
 
 pytestmark = pytest.mark.django_db
 

@@ -2,9 +2,9 @@
 
 The files are read directly with PyYAML, so these tests need neither the
 database nor the loader. Each runnable Flask or Django program runs with
-``kb.snippet_runners`` (the same runner ``verify_snippets`` uses), in its own
+``kb.evidence.snippet_runners`` (the same runner ``verify_snippets`` uses), in its own
 subprocess and temporary directory, driven by its entry in
-``kb.snippet_checks.CHECKS``; a runnable program without an entry there fails
+``kb.evidence.snippet_checks.CHECKS``; a runnable program without an entry there fails
 ``test_every_runnable_program_has_a_check``.
 """
 
@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kb.rendering import known_language
-from kb.snippet_checks import CHECKS
-from kb.snippet_runners import Program, as_file, run
+from kb.evidence.snippet_checks import CHECKS
+from kb.evidence.snippet_runners import Program, as_file, run
+from kb.knowledge.rendering import known_language
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 SNIPPETS_DIR = CONTENT_DIR / "snippets"

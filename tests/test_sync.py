@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from kb import models as m
 from kb.content.exporter import export_content
+from kb.knowledge import models as m
 
 pytestmark = pytest.mark.django_db
 

@@ -27,10 +27,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
-from kb import models as m
 from kb.content.exporter import export_content
 from kb.content.loader import load_content
 from kb.content.yamlio import ContentError, dump_yaml
+from kb.knowledge import models as m
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "content"
 EXAMPLES = int(os.environ.get("KB_SYNC_EXAMPLES", "25"))

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from kb.models import Claim, Dimension, Source, Subject, Task
+from kb.knowledge.models import Claim, Dimension, Source, Subject, Task
 from kb.urls import app_patterns
 from tests.test_pages import check_page
 

@@ -1,6 +1,6 @@
 """Cross-site scripting: hostile Markdown and text saved through the real pipeline, then the real pages.
 
-Every payload is saved (model save -> kb.rendering) into a claim body and editor
+Every payload is saved (model save -> kb.knowledge.rendering) into a claim body and editor
 note, a claim's cell, a subject summary, a snippet explanation and source note, a
 source's notes and an excerpt's text; then the claim page, the comparison page
 with the cell, the subject, task and source pages are parsed, and nothing that
@@ -16,8 +16,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from kb import models as m
-from kb.rendering import render_markdown
+from kb.knowledge import models as m
+from kb.knowledge.rendering import render_markdown
 
 pytestmark = pytest.mark.django_db
 

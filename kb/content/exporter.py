@@ -10,8 +10,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from .. import models as m
-from .files import (
+from kb.content.files import (
     CLAIMS_DIR,
     CONTENT_DIRS,
     DIMENSIONS_FILE,
@@ -21,7 +20,8 @@ from .files import (
     SOURCES_DIR,
     SUBJECTS_DIR,
 )
-from .yamlio import dump_yaml
+from kb.content.yamlio import dump_yaml
+from kb.knowledge import models as m
 
 
 def _compact(pairs):
@@ -189,8 +189,8 @@ def export_content(directory):
     What ``directory`` now says becomes the base of its next load (kb.content.sync); no other
     directory is marked, so an export to a scratch folder never hides admin work from ``content/``.
     """
-    from .files import read_content
-    from .sync import record_sync
+    from kb.content.files import read_content
+    from kb.content.sync import record_sync
 
     directory = Path(directory)
     synced = timezone.now()

@@ -9,10 +9,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import models as m
-from . import parse_cache
-from .schema import SPEC_BY_MODEL
-from .yamlio import ContentError, Record, read_yaml
+from kb.content import parse_cache
+from kb.content.schema import SPEC_BY_MODEL
+from kb.content.yamlio import ContentError, Record, read_yaml
+from kb.knowledge import models as m
 
 SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
 MAX_TEXT = 100_000  # characters in one field; a quote or a snippet is far shorter

@@ -17,14 +17,14 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from .. import models as m
-from .. import search_index
-from ..signals import bulk_write, content_changed
-from ..verification import verify_loaded
-from .files import read_content, show_key
-from .schema import SPECS
-from .sync import SHOWN_CONFLICTS, database_content, load_bases, plan_load, record_sync
-from .yamlio import ContentError
+from kb.content.files import read_content, show_key
+from kb.content.schema import SPECS
+from kb.content.sync import SHOWN_CONFLICTS, database_content, load_bases, plan_load, record_sync
+from kb.content.yamlio import ContentError
+from kb.evidence.verification import verify_loaded
+from kb.knowledge import models as m
+from kb.knowledge.signals import bulk_write, content_changed
+from kb.site import search_index
 
 logger = logging.getLogger("kb.content")
 
@@ -289,7 +289,7 @@ def load_content(directory, force=False, reset=False, progress=None):
             raise SyncConflictError(plan.conflicts)
         report = Loader(plan, progress=progress, now=now).run()
         record_sync(directory, content, now, loaded=True)
-        verify_loaded(content)  # h10: excerpts checked against stored captures (kb/verification.py)
+        verify_loaded(content)  # h10: excerpts checked against stored captures (kb/evidence/verification.py)
         if report.changed:
             content_changed()
             search_index.rebuild()

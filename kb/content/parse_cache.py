@@ -38,7 +38,7 @@ def _cache_dir():
 
 def rows(path, label, read):
     """The rows of ``path``, from the cache when its bytes were parsed before."""
-    from .files import FileRows
+    from kb.content.files import FileRows
 
     data = path.read_bytes()
     digest = hashlib.sha256(code_digest() + label.encode() + b"\0" + data).hexdigest()

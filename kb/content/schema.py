@@ -8,7 +8,7 @@ work from these, so the two directions cannot drift apart.
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .. import models as m
+from kb.knowledge import models as m
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,11 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from .. import models as m
-from .exporter import export_files
-from .files import read_content, show_key
-from .schema import SPECS
-from .yamlio import ContentError
+from kb.content.exporter import export_files
+from kb.content.files import read_content, show_key
+from kb.content.schema import SPECS
+from kb.content.yamlio import ContentError
+from kb.knowledge import models as m
 
 META_FIELDS = ("order", "added", "changed")  # position and dates: not part of the fingerprint
 DATES = ("added", "changed")

@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import kb.models
+import kb.knowledge.models
 import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('created', models.DateTimeField(auto_now_add=True)),
                 ('updated', models.DateTimeField(auto_now=True)),
-                ('slug', models.SlugField(max_length=80, validators=[kb.models.validate_subject_slug])),
+                ('slug', models.SlugField(max_length=80, validators=[kb.knowledge.models.validate_subject_slug])),
                 ('name', models.CharField(max_length=120)),
                 ('summary', models.TextField(blank=True, help_text='Markdown.')),
                 ('summary_html', models.TextField(blank=True, editable=False)),
@@ -439,7 +439,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
                 ('created', models.DateTimeField(blank=True, editable=False)),
                 ('updated', models.DateTimeField(blank=True, editable=False)),
-                ('slug', models.SlugField(max_length=80, validators=[kb.models.validate_subject_slug])),
+                ('slug', models.SlugField(max_length=80, validators=[kb.knowledge.models.validate_subject_slug])),
                 ('name', models.CharField(max_length=120)),
                 ('summary', models.TextField(blank=True, help_text='Markdown.')),
                 ('summary_html', models.TextField(blank=True, editable=False)),

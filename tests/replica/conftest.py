@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 from django.db import OperationalError, connections
 
-from kb.db_router import PRIMARY, REPLICA, forget_replica_failure
+from kb.ops.db_router import PRIMARY, REPLICA, forget_replica_failure
 
 REPLAY_TIMEOUT_SECONDS = 60
 

@@ -23,4 +23,4 @@ DATABASES["replica"] = {  # noqa: F405
     **SITE_REPLICA,  # noqa: F405
     "TEST": {"NAME": DATABASES["default"].get("TEST", {}).get("NAME") or f"test_{DATABASES['default']['NAME']}"},  # noqa: F405
 }
-DATABASE_ROUTERS = ["kb.db_router.PrimaryReplicaRouter"]
+DATABASE_ROUTERS = ["kb.ops.db_router.PrimaryReplicaRouter"]

@@ -1,4 +1,4 @@
-"""Routing on a real PostgreSQL primary and its streaming hot standby (kb.db_router).
+"""Routing on a real PostgreSQL primary and its streaming hot standby (kb.ops.db_router).
 
 Run by `make replica-test` (scripts/pg_replica_pair.sh makes the pair; tests/replica/conftest.py the
 test database). Pausing the standby's WAL replay (pg_wal_replay_pause) makes a replica that lags as
@@ -17,8 +17,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from kb import models as m
-from kb.db_router import PIN_COOKIE, PRIMARY, REPLICA
+from kb.knowledge import models as m
+from kb.ops.db_router import PIN_COOKIE, PRIMARY, REPLICA
 
 from .conftest import on_replica, pause_replay, replica_is_a_standby, resume_replay, standby_ctl, wait_for_replica
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from kb.backup import ENGINE_NAMES, BackupError, backup_database
+from kb.ops.backup import ENGINE_NAMES, BackupError, backup_database
 
 
 class Command(BaseCommand):

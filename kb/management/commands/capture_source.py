@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from kb import captures
-from kb.models import Source, Verification
+from kb.evidence import captures
+from kb.knowledge.models import Source, Verification
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kb.synthetic import Size, generate
+from kb.knowledge.synthetic import Size, generate
 
 
 def positive(value):

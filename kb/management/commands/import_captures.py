@@ -5,10 +5,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from kb import captures
-from kb.models import Capture, Source, Verification
-from kb.signals import content_changed
-from kb.verification import verify_all
+from kb.evidence import captures
+from kb.evidence.verification import verify_all
+from kb.knowledge.models import Capture, Source, Verification
+from kb.knowledge.signals import content_changed
 
 
 class Command(BaseCommand):

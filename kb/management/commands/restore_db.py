@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from kb.backup import ENGINE_NAMES, BackupError, describe, restore_database, target_settings
+from kb.ops.backup import ENGINE_NAMES, BackupError, describe, restore_database, target_settings
 
 
 class Command(BaseCommand):

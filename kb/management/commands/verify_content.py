@@ -4,12 +4,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from kb import captures
 from kb.content.files import read_content
 from kb.content.yamlio import ContentError
-from kb.models import Excerpt, Source
-from kb.quotes import closest_passage
-from kb.verification import SourceCapture, source_captures
+from kb.evidence import captures
+from kb.evidence.quotes import closest_passage
+from kb.evidence.verification import SourceCapture, source_captures
+from kb.knowledge.models import Excerpt, Source
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ from concurrent.futures import ThreadPoolExecutor
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from kb import snippet_runners as runners
-from kb.models import RunOutcome, Snippet, SnippetRun
+from kb.evidence import snippet_runners as runners
+from kb.knowledge.models import RunOutcome, Snippet, SnippetRun
 
 
 def programs(snippets):

@@ -1,0 +1,229 @@
+"""Captured source texts: normalisation, fingerprints, extraction and storage.
+
+A capture's fingerprint is the SHA-256 of its normalised text in UTF-8. Content files
+record the fingerprint (and length and date), never the text itself. A capture comes
+from a plain-text file, an HTML file or an HTML page fetched by URL; the main text of
+HTML is extracted with trafilatura, never by hand-written tag stripping.
+"""
+
+import hashlib
+import logging
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+_TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
+
+MAX_CAPTURE_BYTES = 5 * 1024 * 1024  # a long article is well under 1 MB of HTML
+FETCH_TIMEOUT = 20  # seconds
+TEXT_SUFFIXES = {".txt", ".text", ".md"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+PLAIN_TEXT = "plain text"
+PASTED = "pasted text"
+
+
+class CaptureError(Exception):
+    """A capture that cannot be made or stored; the message says why, for a person."""
+
+
+def normalise_capture(text):
+    """Plain text as stored: one newline convention, no trailing spaces, no blank lines at the ends."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    return _TRAILING_SPACE.sub("", text).strip("\n")
+
+
+def fingerprint(text):
+    """(sha256 hex, characters) of an already normalised capture text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest(), len(text)
+
+
+# Extraction ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Extracted:
+    text: str  # normalised
+    origin: str
+    extractor: str
+
+    @property
+    def fingerprint(self):
+        return fingerprint(self.text)
+
+
+def looks_like_html(data):
+    head = data[:2048].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<body" in head or b"<head" in head
+
+
+def decode_text(data, what):
+    if b"\x00" in data[:8192]:
+        raise CaptureError(f"{what} is not text (it holds binary data): give a plain-text or HTML file.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CaptureError(f"{what} is not UTF-8 text: save it as UTF-8, or give the HTML page.") from None
+
+
+def html_extractor():
+    import trafilatura
+
+    return f"trafilatura {trafilatura.__version__}"
+
+
+def extract_html(html, what):
+    """The main text of an HTML page: menus, footers and other page furniture left out."""
+    import trafilatura
+
+    text = trafilatura.extract(
+        html, include_comments=False, include_tables=True, include_links=False, deduplicate=False, favor_recall=True
+    )
+    if not text or not text.strip():
+        raise CaptureError(f"No main text could be extracted from {what}.")
+    return text
+
+
+def extract(data, origin, kind=None):
+    """An ``Extracted`` capture from raw bytes: ``kind`` is "text", "html" or None to tell from the content."""
+    if len(data) > MAX_CAPTURE_BYTES:
+        raise CaptureError(f"{origin} is larger than {MAX_CAPTURE_BYTES // (1024 * 1024)} MB; a capture is one page.")
+    kind = kind or ("html" if looks_like_html(data) else "text")
+    text = decode_text(data, origin)
+    if kind == "html":
+        text, extractor = extract_html(text, origin), html_extractor()
+    else:
+        extractor = PLAIN_TEXT
+    text = normalise_capture(text)
+    if not text:
+        raise CaptureError(f"{origin} holds no text.")
+    return Extracted(text=text, origin=origin, extractor=extractor)
+
+
+def kind_of_file(path):
+    suffix = Path(path).suffix.lower()
+    if suffix in HTML_SUFFIXES:
+        return "html"
+    if suffix in TEXT_SUFFIXES:
+        return "text"
+    return None
+
+
+def from_file(path):
+    path = Path(path)
+    if not path.is_file():
+        raise CaptureError(f"{path}: no such file.")
+    if path.stat().st_size > MAX_CAPTURE_BYTES:
+        raise CaptureError(f"{path} is larger than {MAX_CAPTURE_BYTES // (1024 * 1024)} MB; a capture is one page.")
+    return extract(path.read_bytes(), path.name, kind_of_file(path))
+
+
+def archive_file(folder, key):
+    """The file ``<key>.txt`` of ``folder``, or None: never a path out of it ("../../etc/secret")."""
+    if not folder or not key:
+        return None
+    name = f"{key}.txt"
+    if Path(name).name != name or name.startswith(".") or "\\" in name:
+        return None
+    path = Path(folder) / name
+    return path if path.is_file() else None
+
+
+def is_url(value):
+    return value.startswith(("http://", "https://"))
+
+
+def from_url(url, timeout=FETCH_TIMEOUT, max_bytes=MAX_CAPTURE_BYTES):
+    """Fetch ``url`` (http or https only) with a timeout and a size cap, and extract its main text."""
+    if not is_url(url):
+        raise CaptureError(f"{url!r} is not an http or https address.")
+    request = urllib.request.Request(url, headers={"User-Agent": "kb-capture/1.0", "Accept": "text/html, text/plain"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            data = response.read(max_bytes + 1)
+            content_type = response.headers.get_content_type()
+    except urllib.error.HTTPError as error:
+        raise CaptureError(f"Could not capture {url}: the server answered {error.code} {error.reason}.") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise CaptureError(f"Could not reach {url}: {reason}.") from None
+    if len(data) > max_bytes:
+        raise CaptureError(f"{url} is larger than {max_bytes // (1024 * 1024)} MB; a capture is one page.")
+    if content_type not in {"text/html", "application/xhtml+xml", "text/plain"}:
+        raise CaptureError(f"{url} is {content_type}, not an HTML page or plain text.")
+    return extract(data, url, "text" if content_type == "text/plain" else "html")
+
+
+def from_pasted(text):
+    text = normalise_capture(text)
+    if not text:
+        raise CaptureError("The pasted text is empty.")
+    return Extracted(text=text, origin=PASTED, extractor=PLAIN_TEXT)
+
+
+# Storing -----------------------------------------------------------------------------------
+
+
+class CaptureConflict(CaptureError):
+    """The source already has a capture with another fingerprint."""
+
+    def __init__(self, source, old, new_sha256, broken):
+        self.broken = broken
+        lines = [f"  - {source.slug}/{key}" for key in broken]
+        which = (
+            "These excerpts would stop matching:\n" + "\n".join(lines) if broken else "Every excerpt would still match."
+        )
+        super().__init__(
+            f"Source {source.slug!r} already has a capture with fingerprint {old.sha256} "
+            f"(from {old.origin}); this one is {new_sha256}. {which}\nPass --replace to store it anyway."
+        )
+
+
+def store_capture(source, extracted, replace=False, captured_at=None, record_fingerprint=True):
+    """Store ``extracted`` as the capture of ``source``, then re-verify the source's excerpts.
+
+    Refuses (``CaptureConflict``) to replace a capture with another fingerprint unless
+    ``replace``. With ``record_fingerprint``, the source's fingerprint fields (which
+    ``export_content`` writes) are set to this capture's.
+    """
+    from django.db import transaction
+    from django.utils import timezone
+
+    from kb.evidence.verification import excerpts_not_in, verify_source
+    from kb.knowledge import models as m
+
+    sha256, characters = extracted.fingerprint
+    captured_at = captured_at or timezone.now()
+    with transaction.atomic():
+        old = m.Capture.objects.filter(source=source).first()
+        if old is not None and old.sha256 != sha256 and not replace:
+            raise CaptureConflict(source, old, sha256, excerpts_not_in(source, extracted.text))
+        m.Capture.objects.update_or_create(
+            source=source,
+            defaults={
+                "text": extracted.text,
+                "sha256": sha256,
+                "characters": characters,
+                "captured_at": captured_at,
+                "origin": extracted.origin[:500],
+                "extractor": extracted.extractor[:100],
+            },
+        )
+        if record_fingerprint:
+            changed = (
+                source.capture_sha256 != sha256 or source.capture_characters != characters or source.captured is None
+            )
+            if changed:
+                source.capture_sha256, source.capture_characters = sha256, characters
+                source.captured = timezone.localdate(captured_at) if timezone.is_aware(captured_at) else captured_at
+                source._change_reason = "capture stored"
+                source.save()
+        source.__dict__.pop("_prefetched_objects_cache", None)
+        result = verify_source(source)
+    logging.getLogger("kb.evidence.captures").info(
+        "capture of %s stored: %s, %d characters, from %s",
+        source.slug, sha256[:12], characters, extracted.origin,
+        extra={"source": source.slug, "sha256": sha256, "characters": characters},
+    )  # fmt: skip
+    return result

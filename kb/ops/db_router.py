@@ -1,0 +1,155 @@
+"""Where queries go when DATABASE_REPLICA_URL names a streaming replica of the primary.
+
+Every write goes to the primary ("default"), and so does every read unless a reader's request
+says otherwise: ``ReplicaReadsMiddleware`` lets a request read from the replica only when it is
+a GET or HEAD of a public page by someone with no session (no editor signed in) who has not
+written anything in the last ``KB_REPLICA_PIN_SECONDS`` (a cookie set after every POST, PUT ...).
+So the admin, sessions, the axes lockout, management commands (load_content and its own key
+lookups inside its transaction, capture imports, backups), and anything else outside a reader's
+request read what they and others just wrote; an editor who saves, or signs out, keeps reading
+the primary for a while, so they see their own change.
+
+The page cache reads the content generation from the primary (kb.ops.page_cache), renders a miss
+from the replica only once the replica has replayed that generation, and caches what the replica
+rendered only if it still had that generation afterwards: a lagging replica never gets a stale
+page into the cache, and readers of a lagging replica get the primary's content.
+
+If the replica cannot be reached, readers' requests read from the primary, a warning is logged
+("kb.db"), and the replica is tried again ``KB_REPLICA_RETRY_SECONDS`` later.
+"""
+
+import logging
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.conf import settings
+from django.db import DatabaseError, connections, router
+
+PRIMARY = "default"
+REPLICA = "replica"
+ROUTER = "kb.ops.db_router.PrimaryReplicaRouter"
+# Marks a browser that wrote something recently: its reads go to the primary until it expires.
+PIN_COOKIE = "kb_primary"
+SAFE_METHODS = ("GET", "HEAD")
+# Editors' and the login throttle's state: read from the primary even in a reader's request.
+PRIMARY_ONLY_APPS = frozenset({"admin", "auth", "axes", "sessions"})
+
+logger = logging.getLogger("kb.db")
+
+_reads = ContextVar("kb_db_reads", default=PRIMARY)
+_replica_down_until = 0.0
+
+
+class PrimaryReplicaRouter:
+    def db_for_read(self, model, **hints):
+        if _reads.get() == REPLICA and model._meta.app_label not in PRIMARY_ONLY_APPS:
+            return REPLICA
+        return PRIMARY
+
+    def db_for_write(self, model, **hints):
+        return PRIMARY
+
+    def allow_relation(self, obj1, obj2, **hints):
+        # Both aliases hold the same data: the replica streams the primary's.
+        return {obj1._state.db, obj2._state.db} <= {PRIMARY, REPLICA}
+
+    def allow_migrate(self, db, app_label, model_name=None, **hints):
+        return db == PRIMARY
+
+
+def routing_enabled():
+    return REPLICA in settings.DATABASES and ROUTER in settings.DATABASE_ROUTERS
+
+
+@contextmanager
+def reads_from(alias):
+    """Route this context's reads (thread and request) to `alias`: PRIMARY or REPLICA."""
+    token = _reads.set(alias)
+    try:
+        yield
+    finally:
+        _reads.reset(token)
+
+
+def primary_reads():
+    return reads_from(PRIMARY)
+
+
+def reads_at_generation(generation):
+    """Whether this context's reads see content `generation`: always on the primary; on the replica
+    only when it has replayed exactly that generation (every content change bumps it in its transaction)."""
+    from kb.knowledge.models import ContentVersion
+
+    alias = router.db_for_read(ContentVersion)
+    if alias == router.db_for_write(ContentVersion):
+        return True
+    return ContentVersion.objects.using(alias).current()[0] == generation
+
+
+def is_reader_request(request):
+    from kb.site.preview import PREVIEW_PARAM
+
+    return (
+        request.method in SAFE_METHODS
+        and not request.path.startswith("/admin/")
+        and not request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        and not request.COOKIES.get(PIN_COOKIE)
+        and PREVIEW_PARAM not in request.GET
+    )
+
+
+def replica_available():
+    """Connect to the replica (or check the kept connection); False, with a warning, when it cannot answer."""
+    global _replica_down_until
+    if time.monotonic() < _replica_down_until:
+        return False
+    connection = connections[REPLICA]
+    try:
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()  # a kept connection the replica dropped (restart, failover): connect again
+        connection.ensure_connection()
+    except DatabaseError as error:
+        _replica_down_until = time.monotonic() + settings.KB_REPLICA_RETRY_SECONDS
+        reason = " ".join(str(error).split())
+        logger.warning(
+            "replica %r unreachable, readers read from the primary for %s s: %s",
+            REPLICA,
+            settings.KB_REPLICA_RETRY_SECONDS,
+            reason,
+        )
+        return False
+    return True
+
+
+def forget_replica_failure():
+    """Try the replica again on the next reader's request (tests, or an operator's shell)."""
+    global _replica_down_until
+    _replica_down_until = 0.0
+
+
+class ReplicaReadsMiddleware:
+    """Readers' public pages read from the replica; everyone who writes keeps reading the primary."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not routing_enabled():
+            return self.get_response(request)
+        if request.method in SAFE_METHODS:
+            alias = REPLICA if is_reader_request(request) and replica_available() else PRIMARY
+            with reads_from(alias):
+                return self.get_response(request)
+        with primary_reads():
+            response = self.get_response(request)
+        # Whoever writes (an editor saving, signing in or out) reads their own writes for a while.
+        response.set_cookie(
+            PIN_COOKIE,
+            "1",
+            max_age=settings.KB_REPLICA_PIN_SECONDS,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+        return response

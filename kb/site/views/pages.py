@@ -1,0 +1,404 @@
+"""Readers' pages: home, subjects, dimensions, claims, sources, snippets, robots.txt.
+
+Every view runs a fixed number of queries whatever the amount of content
+(tests/test_pages_queries.py pins the counts): rows are loaded with
+select_related/prefetch_related and grouped in Python, templates only read.
+Readers see published claims only; staff asking for ``?preview=1`` also see drafts
+on subject and claim pages (kb.site.preview).
+"""
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from django import forms
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
+
+from kb.comparison.table import is_contested
+from kb.evidence.run_records import attach_last_runs, excerpt_context, with_last_run
+from kb.knowledge.featured import featured_comparisons
+from kb.knowledge.models import (
+    Claim,
+    Dimension,
+    DimensionGroup,
+    Evidence,
+    Excerpt,
+    Snippet,
+    Source,
+    Status,
+    Subject,
+    SubjectAlias,
+    SubjectKind,
+    SubjectRelation,
+    Task,
+)
+from kb.site import site_url
+from kb.site.jinja2 import FORM_RENDERER
+from kb.site.preview import wants_preview
+
+RECENT_CHANGES = 10
+DESCRIPTION_LENGTH = 30  # words
+
+
+def describe(html, fallback=""):
+    """A plain-text page description from stored, sanitised HTML."""
+    text = " ".join(strip_tags(html or "").split())
+    return Truncator(text).words(DESCRIPTION_LENGTH) if text else fallback
+
+
+def compare_url(subjects):
+    return reverse("kb:compare", args=[[subject.slug for subject in subjects]])
+
+
+def _alias_redirect(slug, viewname, *rest):
+    """A permanent redirect from a former subject slug, or a 404."""
+    alias = SubjectAlias.objects.select_related("subject").filter(slug=slug).first()
+    if alias is None:
+        raise Http404("No such subject.")
+    return redirect(reverse(viewname, args=[alias.subject.slug, *rest]), permanent=True)
+
+
+# Grouping helpers ----------------------------------------------------------------
+
+
+@dataclass
+class DimensionClaims:
+    dimension: Dimension
+    claims: list = field(default_factory=list)
+
+    @property
+    def contested(self):
+        return is_contested(self.claims, evidence_of=lambda claim: claim.evidence.all())
+
+
+@dataclass
+class GroupClaims:
+    group: DimensionGroup
+    dimensions: list = field(default_factory=list)
+
+
+def group_by_dimension(claims):
+    """Claims (with dimension__group loaded) as [GroupClaims] in display order."""
+    claims = sorted(
+        claims,
+        key=lambda c: (c.dimension.group.order, c.dimension.group.name, c.dimension.order, c.dimension.name, c.order),
+    )
+    groups = OrderedDict()
+    for claim in claims:
+        group = groups.setdefault(claim.dimension.group_id, GroupClaims(claim.dimension.group))
+        if not group.dimensions or group.dimensions[-1].dimension.pk != claim.dimension_id:
+            group.dimensions.append(DimensionClaims(claim.dimension))
+        group.dimensions[-1].claims.append(claim)
+    return list(groups.values())
+
+
+# Home ----------------------------------------------------------------------------
+
+
+def home(request):
+    kinds = SubjectKind.objects.prefetch_related(Prefetch("subjects", queryset=Subject.objects.order_by("name")))
+    groups = DimensionGroup.objects.prefetch_related(
+        Prefetch("dimensions", queryset=Dimension.objects.order_by("order", "name"))
+    )
+    recent = (
+        Claim.objects.published().select_related("subject", "dimension").order_by("-updated", "-pk")[:RECENT_CHANGES]
+    )
+    return render(
+        request,
+        "kb/home.html",
+        {
+            "page_title": "Compare technologies, with the sources' own words",
+            "page_description": (
+                "Side-by-side comparisons where every cell quotes its sources verbatim, shows where they "
+                "disagree, and links to the original."
+            ),
+            "featured": featured_comparisons(),
+            "kinds": [kind for kind in kinds if kind.subjects.all()],
+            "groups": [group for group in groups if group.dimensions.all()],
+            "recent": recent,
+        },
+    )
+
+
+# Subjects -----------------------------------------------------------------------
+
+
+def subject_list(request):
+    subjects = (
+        Subject.objects.with_kind()
+        .annotate(claim_count=Count("claims", filter=Q(claims__status=Status.PUBLISHED)))
+        .order_by("kind__order", "kind__name", "name")
+    )
+    return render(
+        request,
+        "kb/subject_list.html",
+        {
+            "page_title": "Subjects",
+            "page_description": "Every technology in the knowledge base, by kind, with how many sourced claims it has.",
+            "nav_section": "subjects",
+            "subjects": subjects,
+        },
+    )
+
+
+def subject_detail(request, slug):
+    subject = Subject.objects.with_kind().filter(slug=slug).first()
+    if subject is None:
+        return _alias_redirect(slug, "kb:subject")
+    preview = wants_preview(request)
+    claims = Claim.objects.visible(preview).filter(subject=subject).with_evidence()
+    relations = SubjectRelation.objects.filter(subject=subject).select_related("target")
+    related_from = SubjectRelation.objects.filter(target=subject).select_related("subject")
+    peers = Subject.objects.filter(kind=subject.kind_id).exclude(pk=subject.pk).order_by("name")
+    snippets = (
+        Snippet.objects.filter(subject=subject)
+        .select_related("task", "subject")
+        .order_by("task__order", "task__title", "order")
+    )
+    return render(
+        request,
+        "kb/subject_detail.html",
+        {
+            "page_title": subject.name,
+            "page_description": describe(subject.summary_html, f"What the sources say about {subject.name}."),
+            "nav_section": "subjects",
+            "og_type": "article",
+            "subject": subject,
+            "preview": preview,
+            "groups": group_by_dimension(claims),
+            "relations": relations,
+            "related_from": related_from,
+            "peers": [{"subject": peer, "url": compare_url([subject, peer])} for peer in peers],
+            "snippets": snippets,
+        },
+    )
+
+
+# Dimensions ---------------------------------------------------------------------
+
+
+def dimension_list(request):
+    dimensions = Dimension.objects.in_order().annotate(
+        claim_count=Count("claims", filter=Q(claims__status=Status.PUBLISHED))
+    )
+    return render(
+        request,
+        "kb/dimension_list.html",
+        {
+            "page_title": "Dimensions",
+            "page_description": "The questions every subject is compared on, in groups.",
+            "nav_section": "dimensions",
+            "dimensions": dimensions,
+        },
+    )
+
+
+def dimension_detail(request, slug):
+    dimension = get_object_or_404(Dimension.objects.select_related("group"), slug=slug)
+    claims = (
+        Claim.objects.published()
+        .filter(dimension=dimension)
+        .with_evidence()
+        .select_related("subject__kind")
+        .order_by("subject__kind__order", "subject__name", "order", "key")
+    )
+    by_subject = OrderedDict()
+    for claim in claims:
+        by_subject.setdefault(claim.subject_id, DimensionClaims(dimension)).claims.append(claim)
+    siblings = Dimension.objects.filter(group=dimension.group_id).order_by("order", "name")
+    return render(
+        request,
+        "kb/dimension_detail.html",
+        {
+            "page_title": dimension.name,
+            "page_description": describe(
+                dimension.description_html, f"How each subject fares on {dimension.name}, with the sources' words."
+            ),
+            "nav_section": "dimensions",
+            "dimension": dimension,
+            "rows": list(by_subject.values()),
+            "siblings": siblings,
+        },
+    )
+
+
+# Claims -------------------------------------------------------------------------
+
+
+def claim_detail(request, subject, key):
+    preview = wants_preview(request)
+    claims = Claim.objects.visible(preview).with_evidence().select_related("superseded_by__subject")
+    claim = claims.filter(subject__slug=subject, key=key).first()
+    if claim is None:
+        if Subject.objects.filter(slug=subject).exists():
+            raise Http404("No such claim.")
+        return _alias_redirect(subject, "kb:claim", key)
+    same_cell = (
+        Claim.objects.visible(preview)
+        .filter(subject=claim.subject_id, dimension=claim.dimension_id)
+        .exclude(pk=claim.pk)
+        .select_related("subject")
+        .order_by("order", "key")
+    )
+    sources = list(OrderedDict((e.excerpt.source_id, e.excerpt.source) for e in claim.evidence.all()).values())
+    return render(
+        request,
+        "kb/claim_detail.html",
+        {
+            "page_title": f"{claim.subject.name} · {claim.dimension.name}: {claim.cell}",
+            "page_description": describe(
+                claim.body_html, f"{claim.subject.name} on {claim.dimension.name}: {claim.cell}, with its sources."
+            ),
+            "og_type": "article",
+            "nav_section": "subjects",
+            "claim": claim,
+            "preview": preview,
+            "same_cell": same_cell,
+            "sources": sources,
+        },
+    )
+
+
+# Sources ------------------------------------------------------------------------
+
+
+def source_list(request):
+    sources = Source.objects.annotate(excerpt_count=Count("excerpts")).order_by("title")
+    return render(
+        request,
+        "kb/source_list.html",
+        {
+            "page_title": "Sources",
+            "page_description": "Every article, documentation page and comment the claims quote, with what was taken.",
+            "nav_section": "sources",
+            "sources": sources,
+        },
+    )
+
+
+def source_detail(request, slug):
+    source = get_object_or_404(Source.objects.select_related("capture"), slug=slug)
+    published_evidence = (
+        Evidence.objects.filter(claim__status=Status.PUBLISHED)
+        .select_related("claim__subject", "claim__dimension")
+        .order_by("claim__subject__name", "claim__order", "claim__key")
+    )
+    excerpts = excerpt_context(
+        Excerpt.objects.filter(source=source)
+        .order_by("order", "key")
+        .prefetch_related(Prefetch("evidence", queryset=published_evidence)),
+        source,
+    )
+    snippets = (
+        Snippet.objects.filter(derived_from__source=source)
+        .select_related("task", "subject", "derived_from")
+        .order_by("task__order", "task__title", "order")
+    )
+    return render(
+        request,
+        "kb/source_detail.html",
+        {
+            "page_title": source.title,
+            "page_description": describe(
+                source.notes_html,
+                f"{source.get_kind_display()}"
+                + (f" by {source.author}" if source.author else "")
+                + ": every excerpt the knowledge base quotes from it.",
+            ),
+            "nav_section": "sources",
+            "og_type": "article",
+            "source": source,
+            "excerpts": excerpts,
+            "snippets": snippets,
+        },
+    )
+
+
+# Snippets -----------------------------------------------------------------------
+
+
+class SnippetFilterForm(forms.Form):
+    default_renderer = FORM_RENDERER
+    task = forms.ChoiceField(required=False, label="Task")
+    subject = forms.ChoiceField(required=False, label="Subject")
+
+    def __init__(self, data, tasks, subjects):
+        super().__init__(data)
+        self.fields["task"].choices = [("", "All tasks")] + [(task.slug, task.title) for task in tasks]
+        self.fields["subject"].choices = [("", "All subjects")] + [(s.slug, s.name) for s in subjects]
+
+    def valid_value(self, name):
+        """The field's value when valid, else None (an invalid filter is ignored and explained)."""
+        self.is_valid()
+        return self.cleaned_data.get(name) or None
+
+
+def snippet_index(request):
+    tasks = list(Task.objects.order_by("order", "title"))
+    subjects = list(Subject.objects.filter(snippets__isnull=False).distinct().order_by("name"))
+    form = SnippetFilterForm(request.GET, tasks, subjects)
+    task_slug, subject_slug = form.valid_value("task"), form.valid_value("subject")
+    snippets = with_last_run(Snippet.objects.select_related("task", "subject")).order_by(
+        "task__order", "task__title", "subject__name", "order"
+    )
+    if task_slug:
+        snippets = snippets.filter(task__slug=task_slug)
+    if subject_slug:
+        snippets = snippets.filter(subject__slug=subject_slug)
+    snippets = attach_last_runs(snippets)
+    by_task = OrderedDict()
+    for snippet in snippets:
+        by_task.setdefault(snippet.task_id, {"task": snippet.task, "snippets": []})["snippets"].append(snippet)
+    return render(
+        request,
+        "kb/snippet_index.html",
+        {
+            "page_title": "Code snippets",
+            "page_description": "The same small tasks done with each subject, side by side, with their last run.",
+            "nav_section": "snippets",
+            "form": form,
+            "tasks": list(by_task.values()),
+            "filtered": bool(task_slug or subject_slug),
+        },
+    )
+
+
+def task_detail(request, slug):
+    task = get_object_or_404(Task, slug=slug)
+    snippets = attach_last_runs(
+        with_last_run(Snippet.objects.filter(task=task))
+        .select_related("subject", "derived_from__source")
+        .order_by("subject__name", "order", "pk")
+    )
+    columns = OrderedDict()
+    for snippet in snippets:
+        columns.setdefault(snippet.subject_id, {"subject": snippet.subject, "snippets": []})["snippets"].append(snippet)
+    columns = list(columns.values())
+    return render(
+        request,
+        "kb/task_detail.html",
+        {
+            "page_title": f"{task.title}: code side by side",
+            "page_description": describe(task.description_html, f"{task.title}, done with each subject."),
+            "nav_section": "snippets",
+            "task": task,
+            "columns": columns,
+            "compare_url": compare_url([column["subject"] for column in columns]) if len(columns) > 1 else "",
+        },
+    )
+
+
+# robots.txt ---------------------------------------------------------------------
+
+
+def robots_txt(request):
+    return render(
+        request,
+        "robots.txt",
+        {"sitemap_url": site_url.absolute(reverse("kb:sitemap"))},
+        content_type="text/plain; charset=utf-8",
+    )
