@@ -103,7 +103,7 @@ def real_content(django_db_setup, django_db_blocker, tmp_path_factory):
         call_command("load_content", str(settings.KB_CONTENT_DIR), verbosity=0)
     yield
     with django_db_blocker.unblock():
-        call_command("load_content", str(tmp_path_factory.mktemp("empty-content")), verbosity=0)
+        call_command("load_content", str(tmp_path_factory.mktemp("empty-content")), "--reset", verbosity=0)
 
 
 # Browser tests ----------------------------------------------------------------

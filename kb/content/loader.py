@@ -17,9 +17,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from kb.content.database import database_content
 from kb.content.files import read_content, show_key
 from kb.content.schema import SPECS
-from kb.content.sync import SHOWN_CONFLICTS, database_content, load_bases, plan_load, record_sync
+from kb.content.sync import SHOWN_CONFLICTS, load_base, plan_load, record_sync
 from kb.content.yamlio import ContentError
 from kb.evidence.verification import verify_loaded
 from kb.knowledge import models as m
@@ -164,7 +165,7 @@ class Loader:
     def _desired(self, spec, row):
         """Field values of ``row`` with foreign keys resolved to primary keys."""
         values = {}
-        for name in spec.fields:
+        for name in spec.plain:
             values[name] = row.values[name]
         for name, target in spec.refs.items():
             key = row.values[name]
@@ -180,7 +181,7 @@ class Loader:
     def _sync(self, spec):
         """Create and update what differs; return the primary keys of rows no file has any more."""
         model = spec.model
-        compared = [*spec.fields, *(f"{name}_id" for name in spec.refs)]
+        compared = [*spec.plain, *(f"{name}_id" for name in spec.refs)]
         key_attnames = [model._meta.get_field(name).attname for name in spec.key]
         # Compare plain values first; model instances are built only for what changes.
         existing = {}
@@ -284,7 +285,7 @@ def load_content(directory, force=False, reset=False, progress=None):
     with transaction.atomic():
         _lock_loads()
         now = timezone.now()
-        plan = plan_load(content, load_bases(directory), database_content(), force=force, reset=reset, now=now)
+        plan = plan_load(content, load_base(directory), database_content(), force=force, reset=reset, now=now)
         if plan.conflicts and not (force or reset):
             raise SyncConflictError(plan.conflicts)
         report = Loader(plan, progress=progress, now=now).run()

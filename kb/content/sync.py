@@ -25,16 +25,13 @@ import dataclasses
 import datetime
 import hashlib
 import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.utils import timezone
 
-from kb.content.exporter import export_files
-from kb.content.files import read_content, show_key
-from kb.content.schema import SPECS
-from kb.content.yamlio import ContentError
+from kb.content.files import show_key
+from kb.content.schema import SPECS, moment
 from kb.knowledge import models as m
 
 META_FIELDS = ("order", "added", "changed")  # position and dates: not part of the fingerprint
@@ -54,7 +51,7 @@ def _plain(value):
     if isinstance(value, tuple):
         return [_plain(part) for part in value]
     if isinstance(value, datetime.datetime):
-        return value.astimezone(datetime.UTC).replace(microsecond=0).isoformat()
+        return moment(value).isoformat()
     if isinstance(value, datetime.date):
         return value.isoformat()
     return value
@@ -67,28 +64,8 @@ def fingerprint(row):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _moment(value):
-    return value.astimezone(datetime.UTC).replace(microsecond=0) if value else None
-
-
 def rows_by_key(content):
     return {spec.model: {row.key: row for row in content.rows[spec.model]} for spec in SPECS}
-
-
-def database_content():
-    """The database as the files would say it: exported in memory and read back with the same reader."""
-    with tempfile.TemporaryDirectory(prefix="kb-sync-") as scratch:
-        directory = Path(scratch) / "database"  # a stable label: unchanged exports hit the parse cache
-        for relative, text in export_files().items():
-            path = directory / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        try:
-            return read_content(directory)
-        except ContentError as error:
-            raise ContentError(
-                "database", 0, f"the database holds a record the content files cannot express: {error}"
-            ) from None
 
 
 @dataclass(frozen=True)
@@ -99,20 +76,18 @@ class Base:
     changed: datetime.datetime | None
 
 
-def _base_of(row):
-    return Base(fingerprint(row), row.values.get("order"), _moment(row.values.get("added")),
-                _moment(row.values.get("changed")))  # fmt: skip
+def base_of(row):
+    return Base(fingerprint(row), row.values.get("order"), moment(row.values.get("added")),
+                moment(row.values.get("changed")))  # fmt: skip
 
 
-def load_bases(directory):
-    """The bases of a load of ``directory``: (what it said at its last sync, what the last load left).
+def load_base(directory):
+    """What ``directory`` and the database agreed on at its last load or export: {model: {key: Base}}.
 
-    Each is {model: {key: Base}}. A directory never synced before takes the last load's base.
+    A directory never loaded or exported has an empty base: nothing is known of its past, so a
+    record both sides hold differently is a conflict, and one only the database holds is kept.
     """
-    last = m.SyncDirectory.objects.exclude(loaded=None).order_by("-loaded", "-pk").first()
-    known = m.SyncDirectory.objects.filter(path=directory_path(directory)).first() or last
-    last_base = _records(last)
-    return (last_base if known == last else _records(known)), last_base
+    return _records(m.SyncDirectory.objects.filter(path=directory_path(directory)).first())
 
 
 def _records(known):
@@ -149,7 +124,7 @@ def record_sync(directory, content, when, loaded):
     for spec in SPECS:
         label = spec.model._meta.label_lower
         for row in content.rows[spec.model]:
-            base = _base_of(row)
+            base = base_of(row)
             pk, old = existing.pop((label, key_text(row.key)), (None, None))
             if pk is None:
                 created.append(m.SyncRecord(directory=sync_dir, model=label, key=key_text(row.key), **base.__dict__))
@@ -221,15 +196,14 @@ class _Rows:
         self.rows = {spec.model: [] for spec in SPECS}
 
 
-def plan_load(content, bases, database, force=False, reset=False, now=None):
+def plan_load(content, base, database, force=False, reset=False, now=None):
     """Decide, record by record, what a load of ``content`` does to the database (see the module's table).
 
-    ``bases`` is (what this directory said at its last sync, what the last load of any directory
-    left): the files changed a record when they differ from the first, the admin when the database
-    differs from the second. ``force`` settles conflicts for the files; ``reset`` also discards the
-    admin's other changes.
+    ``base`` is what this directory and the database agreed on at its last load or export
+    (load_base): the files changed a record when they differ from it, the database when it
+    differs from it. ``force`` settles conflicts for the files; ``reset`` also discards the
+    database's other changes.
     """
-    base, last = bases
     now = now or timezone.now()
     force = force or reset
     files, db = rows_by_key(content), rows_by_key(database)
@@ -238,30 +212,30 @@ def plan_load(content, bases, database, force=False, reset=False, now=None):
     admin_deleted = {spec.model: {} for spec in SPECS}  # key -> files row of a record deleted in the admin only
     for spec in SPECS:
         model = spec.model
-        f_rows, d_rows, b_rows, l_rows = files[model], db[model], base[model], last[model]
-        for key in dict.fromkeys([*f_rows, *d_rows, *b_rows, *l_rows]):
-            f, d, b, synced = f_rows.get(key), d_rows.get(key), b_rows.get(key), l_rows.get(key)
+        f_rows, d_rows, b_rows = files[model], db[model], base[model]
+        for key in dict.fromkeys([*f_rows, *d_rows, *b_rows]):
+            f, d, b = f_rows.get(key), d_rows.get(key), b_rows.get(key)
             fp_f = fingerprint(f) if f else None
             fp_d = fingerprint(d) if d else None
             fp_b = b.fingerprint if b else None
-            if fp_f == fp_d or fp_d == (synced.fingerprint if synced else None):
-                if f:  # both sides agree, or the admin did not change it since the last load: the files
+            if fp_f == fp_d or fp_d == fp_b:
+                if f:  # both sides agree, or only the files changed it: the files
                     target[model][key] = ("files", f)
             elif fp_f == fp_b and reset:
-                what = ("added" if synced is None else "changed") if d else "deleted"
+                what = ("added" if b is None else "changed") if d else "deleted"
                 plan.discarded.append(Change(spec, key, f"{what} in the admin", [_summary(d)] if d else []))
                 if f:
                     target[model][key] = ("files", f)
             elif fp_f == fp_b:  # only the database changed: the admin's work stays
                 if d:
                     target[model][key] = ("database", d)
-                    what = "added in the admin" if synced is None else "changed in the admin"
+                    what = "added in the admin" if b is None else "changed in the admin"
                     plan.kept.append(Change(spec, key, what, [_summary(d)]))
                 else:
                     admin_deleted[model][key] = f
                     plan.kept.append(Change(spec, key, "deleted in the admin (stays deleted)"))
             else:
-                change = _conflict(spec, key, f, d, b or synced)
+                change = _conflict(spec, key, f, d, b)
                 plan.conflicts.append(change)
                 if force:
                     plan.discarded.append(change)
@@ -356,7 +330,7 @@ def _settle_meta(plan, model, key, row, d, b, now):
         if b is None:
             continue  # nothing known of the files' past: their value
         base_value = b.position if name == "order" else getattr(b, name)
-        if (_moment(value) if name in DATES else value) == base_value:
+        if (moment(value) if name in DATES else value) == base_value:
             kept.add(name)  # the files did not change it: the database's value stays
     if "changed" in kept and fingerprint(row) != fingerprint(d):
         kept.discard("changed")
