@@ -232,9 +232,7 @@ class Loader:
             if updated:
                 fields = [name.removesuffix("_id") for name in compared]
                 if isinstance(updated[0], m.Rendered):
-                    fields += [f"{name}_html" for name in model.markdown_fields]
-                    if model is m.Snippet:
-                        fields.append("code_html")
+                    fields += model.rendered_fields()
                 if any(f.name == "updated" for f in model._meta.fields):
                     for obj in updated:
                         obj.updated = self.now
