@@ -284,7 +284,7 @@ def load_content(directory, force=False, reset=False, progress=None):
         _lock_loads()
         now = timezone.now()
         plan = plan_load(content, load_base(directory), database_content(), force=force, reset=reset, now=now)
-        if plan.conflicts and not (force or reset):
+        if plan.refused:
             raise SyncConflictError(plan.conflicts)
         report = Loader(plan, progress=progress, now=now).run()
         record_sync(directory, content, now, loaded=True)

@@ -109,6 +109,11 @@ def _key_from_text(text):
     return tuples(json.loads(text))
 
 
+def bases_of(content):
+    """What a load or export of ``content`` leaves as the base of the next load: {model: {key: Base}}."""
+    return {spec.model: {row.key: base_of(row) for row in content.rows[spec.model]} for spec in SPECS}
+
+
 def record_sync(directory, content, when, loaded):
     """Remember what ``directory`` says now (``content``) as the base of its next load."""
     sync_dir, _ = m.SyncDirectory.objects.get_or_create(path=directory_path(directory))
@@ -121,13 +126,12 @@ def record_sync(directory, content, when, loaded):
         ).iterator(chunk_size=5000)
     }
     created, updated = [], []
-    for spec in SPECS:
-        label = spec.model._meta.label_lower
-        for row in content.rows[spec.model]:
-            base = base_of(row)
-            pk, old = existing.pop((label, key_text(row.key)), (None, None))
+    for model, bases in bases_of(content).items():
+        label = model._meta.label_lower
+        for key, base in bases.items():
+            pk, old = existing.pop((label, key_text(key)), (None, None))
             if pk is None:
-                created.append(m.SyncRecord(directory=sync_dir, model=label, key=key_text(row.key), **base.__dict__))
+                created.append(m.SyncRecord(directory=sync_dir, model=label, key=key_text(key), **base.__dict__))
             elif old != base:
                 updated.append(m.SyncRecord(pk=pk, **base.__dict__))
     m.SyncRecord.objects.bulk_create(created, batch_size=1000)
@@ -189,6 +193,18 @@ class Plan:
     kept: list = field(default_factory=list)  # Changes: admin work kept
     conflicts: list = field(default_factory=list)  # Changes: both sides changed
     discarded: list = field(default_factory=list)  # Changes: admin work a --force load discards
+    refused: bool = False  # conflicts and no --force: the load writes nothing
+
+    def database_after(self, database):
+        """What the database holds once this plan is written: {model: {key: row}} (see kb.content.loader)."""
+        after = {}
+        for spec in SPECS:
+            rows = {row.key: row for row in self.content.rows[spec.model]}
+            for row in database.rows[spec.model]:
+                if (spec.model, row.key) in self.keep:
+                    rows[row.key] = row
+            after[spec.model] = rows
+        return after
 
 
 class _Rows:
@@ -243,6 +259,7 @@ def plan_load(content, base, database, force=False, reset=False, now=None):
                         target[model][key] = ("files", f)
     _check_references(plan, target, admin_deleted, files, force)
     if plan.conflicts and not force:
+        plan.refused = True
         return plan
     for spec in SPECS:
         model = spec.model
