@@ -101,6 +101,24 @@ def test_export_to_the_loaded_directory_carries_the_admin_work(content):
     assert not m.Claim.objects.filter(key="quick").exists()
 
 
+def test_issue_20_five_steps_keep_the_editors_claim(content, tmp_path):
+    """Export other; load other; an editor adds a claim; export other; load content/ (no --force)."""
+    other = tmp_path / "other"
+    export_content(other)
+    load(other)
+    claim = admin_save(
+        m.Claim(
+            subject=m.Subject.objects.get(slug="beta"), dimension=m.Dimension.objects.get(slug="startup"),
+            key="fast-start", cell="Blue", status=m.Status.PUBLISHED,
+        )
+    )  # fmt: skip
+    export_content(other)
+    output = load(content)
+    assert m.Claim.objects.filter(pk=claim.pk, cell="Blue").exists(), output
+    assert "claim 'beta/fast-start': added in the admin" in output
+    assert " 1 deleted" not in output
+
+
 # Each case of the table ------------------------------------------------------------------------
 
 
