@@ -185,9 +185,12 @@ class Loader:
         key_attnames = [model._meta.get_field(name).attname for name in spec.key]
         # Compare plain values first; model instances are built only for what changes.
         existing = {}
-        for pk, *values in model.objects.values_list("pk", *key_attnames, *compared).order_by():
+        # as the files would say them (text without trailing whitespace): an equal value is not rewritten
+        normal = [spec.normalise(name) for name in compared]
+        for pk, *values in model.objects.values_list("pk", *key_attnames, *compared).order_by().iterator(5000):
             key = self.index.key_from_values(spec, values[: len(key_attnames)])
-            existing[key] = (pk, values[len(key_attnames) :])
+            current = [form(value) for form, value in zip(normal, values[len(key_attnames) :], strict=True)]
+            existing[key] = (pk, current)
         created, updated = [], []
         for row in self.content.rows[model]:
             desired = self._desired(spec, row)

@@ -163,6 +163,10 @@ class PairRef(Ref):
         return f"{value[0][0]}/{value[1]}" if value else None
 
 
+def _same(value):
+    return value
+
+
 LINE, TEXT, SLUG, DATE, MOMENT = Text(single_line=True), Text(), Slug(), Date(), Moment()
 
 
@@ -236,6 +240,11 @@ class Spec:
             elif isinstance(item, Block):
                 found.extend(item.fields)
         return tuple(found)
+
+    def normalise(self, attr):
+        """How a database value of ``attr`` reads as the files would say it."""
+        found = next((f for f in self.values if f.attr == attr), None)
+        return found.type.from_db if found and not isinstance(found.type, Ref) else _same
 
     @cached_property
     def children(self):

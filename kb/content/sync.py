@@ -339,10 +339,7 @@ def _settle_meta(plan, model, key, row, d, b, now):
             continue
         value = row.values[name]
         if value is None:
-            if d.values.get(name) is None:
-                row.values[name] = now  # neither side has a date: the load's time, written back by export
-            else:
-                kept.add(name)
+            kept.add(name)  # the files give none: the database's stays (a content change is dated below)
             continue
         if b is None:
             continue  # nothing known of the files' past: their value
