@@ -1,10 +1,14 @@
 """Three-way sync between a content directory and the database, record by record.
 
+The rule: a load of DIR applies what DIR's files changed since DIR was last loaded or
+exported, keeps what the database changed since then, and where both changed the same
+record differently it writes nothing and names the conflict (unless ``--force``).
+
 For every record the loader knows three versions: what the directory said at its last
 load or export (the *base*, a fingerprint kept in ``SyncRecord`` per directory), what the
-database holds now, and what the files hold now. The database's version is read the way
-the files are: the database is exported in memory and read back, so both sides are
-compared in the one canonical form.
+database holds now (kb.content.database, read straight from the tables), and what the
+files hold now. Both sides are rows in the one form the declarations give
+(kb.content.schema), so they compare field by field.
 
 =============================  =========================================================
 files / database since base    the load
@@ -17,8 +21,7 @@ both changed, differently      a conflict: nothing is written; ``--force`` takes
 
 A record's position and dates follow a simpler rule: the files' value when the files
 changed it since the base, the database's otherwise. A record the files create without
-dates gets the load's time. A directory never loaded or exported before is compared with
-the base of the directory loaded last.
+dates gets the load's time. A directory never loaded or exported before has an empty base.
 """
 
 import dataclasses
