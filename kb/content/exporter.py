@@ -43,13 +43,12 @@ class _Writer:
 
 
 def content_files(content):
-    """Every content file for ``content`` (a ContentSet) as ``{relative path: text}``."""
-    writer, files = _Writer(content), {}
+    """Every content file for ``content`` (a ContentSet): (relative path, text), one file at a time."""
+    writer = _Writer(content)
     for file_type in FILES:
         for path, rows in file_rows(content, file_type).items():
             records = [writer.record(file_type.spec, row) for row in rows]
-            files[path] = dump_yaml(records if file_type.many else records[0])
-    return files
+            yield path, dump_yaml(records if file_type.many else records[0])
 
 
 def export_content(directory):
@@ -61,24 +60,23 @@ def export_content(directory):
     directory = Path(directory)
     synced = timezone.now()
     content = database_content()
-    files = content_files(content)
-    written, unchanged, removed = [], [], []
+    written, unchanged, removed, paths = [], [], [], set()
     for file_type in FILES:
         if file_type.folder:
             (directory / file_type.folder).mkdir(parents=True, exist_ok=True)
-            stale = sorted((directory / file_type.folder).glob("*.yaml"))
-        else:
-            stale = [directory / file_type.path]
-        for path in stale:
-            if path.exists() and str(path.relative_to(directory)) not in files:
-                path.unlink()
-                removed.append(path)
-    for relative, text in files.items():
+    for relative, text in content_files(content):
+        paths.add(relative)
         path = directory / relative
         if path.exists() and path.read_text(encoding="utf-8") == text:
             unchanged.append(path)
             continue
         path.write_text(text, encoding="utf-8")
         written.append(path)
+    for file_type in FILES:
+        folder = directory / file_type.folder
+        for path in sorted(folder.glob("*.yaml")) if file_type.folder else [directory / file_type.path]:
+            if path.exists() and str(path.relative_to(directory)) not in paths:
+                path.unlink()
+                removed.append(path)
     record_sync(directory, content, synced, loaded=False)
     return written, unchanged, removed

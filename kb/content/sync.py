@@ -31,6 +31,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.db import connection
 from django.utils import timezone
 
 from kb.content.files import show_key
@@ -40,6 +41,7 @@ from kb.knowledge import models as m
 META_FIELDS = ("order", "added", "changed")  # position and dates: not part of the fingerprint
 DATES = ("added", "changed")
 SHOWN_CONFLICTS = 50
+BATCH = 5000  # base rows written per statement
 
 
 def directory_path(directory):
@@ -118,7 +120,10 @@ def bases_of(content):
 
 
 def record_sync(directory, content, when, loaded):
-    """Remember what ``directory`` says now (``content``) as the base of its next load."""
+    """Remember what ``directory`` says now (``content``) as the base of its next load.
+
+    Written with plain SQL in batches: a base holds a row per record (300,000 for 100,000 claims).
+    """
     sync_dir, _ = m.SyncDirectory.objects.get_or_create(path=directory_path(directory))
     setattr(sync_dir, "loaded" if loaded else "exported", when)
     sync_dir.save(update_fields=["loaded" if loaded else "exported"])
@@ -128,17 +133,36 @@ def record_sync(directory, content, when, loaded):
             "pk", "model", "key", "fingerprint", "position", "added", "changed"
         ).iterator(chunk_size=5000)
     }
+    fields = {f.name: f for f in m.SyncRecord._meta.fields}
+
+    def column(name, value):
+        return fields[name].get_db_prep_value(value, connection)
+
     created, updated = [], []
     for model, bases in bases_of(content).items():
         label = model._meta.label_lower
         for key, base in bases.items():
-            pk, old = existing.pop((label, key_text(key)), (None, None))
+            text = key_text(key)
+            pk, old = existing.pop((label, text), (None, None))
+            values = [base.fingerprint, base.position, column("added", base.added), column("changed", base.changed)]
             if pk is None:
-                created.append(m.SyncRecord(directory=sync_dir, model=label, key=key_text(key), **base.__dict__))
+                created.append([sync_dir.pk, label, text, *values])
             elif old != base:
-                updated.append(m.SyncRecord(pk=pk, **base.__dict__))
-    m.SyncRecord.objects.bulk_create(created, batch_size=1000)
-    m.SyncRecord.objects.bulk_update(updated, ["fingerprint", "position", "added", "changed"], batch_size=1000)
+                updated.append([*values, pk])
+    quote = connection.ops.quote_name
+    table = quote(m.SyncRecord._meta.db_table)
+    names = ["directory_id", "model", "key", "fingerprint", "position", "added", "changed"]
+    with connection.cursor() as cursor:
+        for start in range(0, len(created), BATCH):
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(map(quote, names))}) VALUES ({', '.join(['%s'] * len(names))})",
+                created[start : start + BATCH],
+            )
+        for start in range(0, len(updated), BATCH):
+            cursor.executemany(
+                f"UPDATE {table} SET {', '.join(f'{quote(n)} = %s' for n in names[3:])} WHERE {quote('id')} = %s",
+                updated[start : start + BATCH],
+            )
     gone = [pk for pk, _ in existing.values()]
     for start in range(0, len(gone), 1000):
         m.SyncRecord.objects.filter(pk__in=gone[start : start + 1000]).delete()
