@@ -24,6 +24,7 @@ class Row:
     path: str
     line: int
     what: str
+    fingerprint: str = ""  # of its content, once kb.content.sync has taken it (position and dates aside)
 
     @property
     def origin(self):

@@ -63,10 +63,12 @@ def _plain(value):
 
 
 def fingerprint(row):
-    """The content of a row (everything but its position and dates), as 64 hex digits."""
-    values = {name: _plain(value) for name, value in row.values.items() if name not in META_FIELDS}
-    text = json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    """The content of a row (everything but its position and dates), as 64 hex digits; taken once per row."""
+    if not row.fingerprint:
+        values = {name: _plain(value) for name, value in row.values.items() if name not in META_FIELDS}
+        text = json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        row.fingerprint = hashlib.sha256(text.encode()).hexdigest()
+    return row.fingerprint
 
 
 def rows_by_key(content):
