@@ -31,7 +31,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from kb.content.files import show_key
@@ -124,8 +124,14 @@ def bases_of(content):
 def record_sync(directory, content, when, loaded):
     """Remember what ``directory`` says now (``content``) as the base of its next load.
 
-    Written with plain SQL in batches: a base holds a row per record (300,000 for 100,000 claims).
+    Written with plain SQL in batches, in one transaction: a base holds a row per record
+    (300,000 for 100,000 claims).
     """
+    with transaction.atomic():
+        _record_sync(directory, content, when, loaded)
+
+
+def _record_sync(directory, content, when, loaded):
     sync_dir, _ = m.SyncDirectory.objects.get_or_create(path=directory_path(directory))
     setattr(sync_dir, "loaded" if loaded else "exported", when)
     sync_dir.save(update_fields=["loaded" if loaded else "exported"])
