@@ -215,9 +215,6 @@ STORAGES = {
 KB_CONTENT_DIR = BASE_DIR / "content"
 # How many subjects one comparison may show side by side (the benchmark raises it to 10).
 KB_COMPARE_MAX_SUBJECTS = int(os.environ.get("KB_COMPARE_MAX_SUBJECTS", "8"))
-# Parsed content files, keyed by their bytes and the readers' code; private to this checkout
-# (never a shared temp folder).
-KB_CONTENT_CACHE = Path(os.environ.get("KB_CONTENT_CACHE", BASE_DIR / ".cache" / "content"))
 _default_archive = BASE_DIR.parent / "shared" / "sources"
 KB_SOURCE_ARCHIVE = Path(os.environ["KB_SOURCE_ARCHIVE"]) if os.environ.get("KB_SOURCE_ARCHIVE") else None
 if KB_SOURCE_ARCHIVE is None and _default_archive.is_dir():

@@ -72,7 +72,7 @@ def fixture_archive_dir():
 @pytest.fixture
 def sample_kb(db, fixture_content_dir):
     """The small sample knowledge base of tests/fixtures/content, with a capture and a snippet run."""
-    call_command("load_content", str(fixture_content_dir), verbosity=0)
+    call_command("load_content", str(fixture_content_dir), "--reset", verbosity=0)
     _sample_capture_and_run()
 
 
@@ -100,10 +100,10 @@ def real_content(django_db_setup, django_db_blocker, tmp_path_factory):
     Tests using it must not modify it (their own changes are rolled back by the db fixture).
     """
     with django_db_blocker.unblock():
-        call_command("load_content", str(settings.KB_CONTENT_DIR), verbosity=0)
+        call_command("load_content", str(settings.KB_CONTENT_DIR), "--reset", verbosity=0)
     yield
     with django_db_blocker.unblock():
-        call_command("load_content", str(tmp_path_factory.mktemp("empty-content")), verbosity=0)
+        call_command("load_content", str(tmp_path_factory.mktemp("empty-content")), "--reset", verbosity=0)
 
 
 # Browser tests ----------------------------------------------------------------

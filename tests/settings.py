@@ -20,14 +20,6 @@ DATABASE_ROUTERS = []
 # installed here: tests that exercise it install it with override_settings(DATABASE_ROUTERS=...).
 DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
 
-# h14b: parsed content files go to a folder of this test run, never the development cache (.cache/).
-import atexit  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
-
-KB_CONTENT_CACHE = Path(tempfile.mkdtemp(prefix="kb-test-parse-cache-"))  # noqa: F405
-atexit.register(shutil.rmtree, KB_CONTENT_CACHE, ignore_errors=True)
-
 # h14b: the test client sends no Host header (it uses SERVER_NAME "testserver"); tests of the
 # Host requirement turn it on. Absolute URLs are built on the test client's origin.
 KB_REQUIRE_HOST_HEADER = False

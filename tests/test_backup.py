@@ -428,8 +428,8 @@ def test_export_then_load_into_an_empty_database_reproduces_the_real_knowledge_b
     exported = tmp_path / "exported"
     export_content(exported)
 
-    # Back to an empty database: no content, never synced.
-    load_content(empty)
+    # Back to an empty database: no content, never synced (a folder never synced deletes nothing without --reset).
+    load_content(empty, reset=True)
     m.SyncDirectory.objects.all().delete()
     assert all(not model.objects.exists() for model in models)
 

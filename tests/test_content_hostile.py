@@ -28,8 +28,7 @@ PARSE_MEMORY = 1024 * 1024 * 1024  # bytes of address space for the parsing subp
 
 
 @pytest.fixture
-def content(tmp_path, settings):
-    settings.KB_CONTENT_CACHE = tmp_path / "cache"  # hostile files never enter the shared parse cache
+def content(tmp_path):
     directory = tmp_path / "content"
     shutil.copytree(FIXTURES / "content", directory)
     return directory
@@ -196,7 +195,6 @@ def parse_in_subprocess(directory, tmp_path):
     env |= {
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
-        "KB_CONTENT_CACHE": str(tmp_path / "subprocess-cache"),
     }
     try:
         result = subprocess.run(

@@ -167,7 +167,7 @@ BROKEN = [
         "snippets/hello.yaml",
         "  not_runnable_reason: Needs a Beta installation.\n",
         "",
-        ["snippet beta/shell", "Say why a snippet cannot be run"],
+        ["snippet 'beta/shell'", "Say why a snippet cannot be run"],
     ),
     (
         "dimensions.yaml",

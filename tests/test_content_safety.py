@@ -128,7 +128,7 @@ def test_loads_are_serialised(content_copy):
 def _database_env(tmp_path):
     """A real database another process can use: a file for SQLite, a scratch database for PostgreSQL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env.update(DJANGO_SETTINGS_MODULE="kb.settings", DJANGO_DEBUG="1", KB_CONTENT_CACHE=str(tmp_path / "cache"))
+    env.update(DJANGO_SETTINGS_MODULE="kb.settings", DJANGO_DEBUG="1")
     if connection.vendor == "postgresql":
         import psycopg
 

@@ -26,7 +26,6 @@ def run_deploy_check(tmp_path, **environ):
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
         # The check touches no database; a throwaway SQLite file keeps it off the real ones.
         "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy-check.sqlite3'}",
-        "KB_CONTENT_CACHE": str(tmp_path / "cache"),
         "KB_SITE_URL": "https://kb.example.org",
         **environ,
     }

@@ -205,6 +205,7 @@ def test_load_refuses_an_excerpt_not_in_its_sources_capture_with_file_and_line(d
     call_command("import_captures", str(DATABASES_KB / "archive"))
     content = tmp_path / "content"
     copy_tree(DATABASES_KB / "content", content)
+    load_content(content)  # a copy the database was loaded from: then edited
     path = content / "sources" / "concurrency-guide.yaml"
     path.write_text(path.read_text().replace("only one writer at a time", "two writers at a time"), "utf-8")
     with pytest.raises(ContentError) as refused:

@@ -40,14 +40,14 @@ def test_unknown_slugs_are_skipped_logged_and_reported(client, sample_kb, caplog
     assert "/compare/alpha-vs-beta/" in html
     assert "alpha-vs-nosuch" in caplog.text and "nosuch" in caplog.text
     warnings = checks.run_checks(tags=[checks.Tags.database], databases=["default"])
-    assert [warning.id for warning in warnings if warning.id == "kb.W001"] == ["kb.W001"]
-    assert "nosuch" in next(warning.msg for warning in warnings if warning.id == "kb.W001")
+    assert [warning.id for warning in warnings if warning.id == "kb.W002"] == ["kb.W002"]
+    assert "nosuch" in next(warning.msg for warning in warnings if warning.id == "kb.W002")
     assert "/compare/alpha-vs-nosuch/" not in client.get("/sitemap.xml").content.decode()
 
 
 def test_the_check_is_quiet_when_every_featured_comparison_resolves(sample_kb):
     warnings = checks.run_checks(tags=[checks.Tags.database], databases=["default"])
-    assert not [warning for warning in warnings if warning.id == "kb.W001"]
+    assert not [warning for warning in warnings if warning.id == "kb.W002"]
 
 
 def test_a_former_slug_is_followed(sample_kb):

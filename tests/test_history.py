@@ -24,6 +24,7 @@ def test_load_records_history_without_user(sample_kb, model):
 def test_reload_of_changed_content_records_an_update(sample_kb, fixture_content_dir, tmp_path):
     content = tmp_path / "content"
     shutil.copytree(fixture_content_dir, content)
+    call_command("load_content", str(content), verbosity=0)  # a copy the database was loaded from: then edited
     claims = content / "claims" / "beta.yaml"
     claims.write_text(claims.read_text().replace("Widgets via plugins", "Widgets through plugins"))
     call_command("load_content", str(content), verbosity=0)

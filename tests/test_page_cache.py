@@ -98,6 +98,7 @@ def test_load_content_invalidates(client, sample_kb, fixture_content_dir, tmp_pa
     get(client)
     copy = tmp_path / "content"
     shutil.copytree(fixture_content_dir, copy)
+    call_command("load_content", str(copy), verbosity=0)  # a copy the database was loaded from: then edited
     claims = copy / "claims" / "alpha.yaml"
     claims.write_text(claims.read_text().replace("Widget engine built in", "Reloaded from files"))
     call_command("load_content", str(copy), verbosity=0)

@@ -226,6 +226,7 @@ def test_load_content_rebuilds_the_index(sample_kb, fixture_content_dir, tmp_pat
 
     content = tmp_path / "content"
     shutil.copytree(fixture_content_dir, content)
+    call_command("load_content", str(content), verbosity=0)  # a copy the database was loaded from: then edited
     subject_file = content / "subjects" / "beta.yaml"
     subject_file.write_text(subject_file.read_text().replace("another sample tool", "an okapi tool"))
     call_command("load_content", str(content), verbosity=0)

@@ -101,6 +101,24 @@ def test_export_to_the_loaded_directory_carries_the_admin_work(content):
     assert not m.Claim.objects.filter(key="quick").exists()
 
 
+def test_issue_20_five_steps_keep_the_editors_claim(content, tmp_path):
+    """Export other; load other; an editor adds a claim; export other; load content/ (no --force)."""
+    other = tmp_path / "other"
+    export_content(other)
+    load(other)
+    claim = admin_save(
+        m.Claim(
+            subject=m.Subject.objects.get(slug="beta"), dimension=m.Dimension.objects.get(slug="startup"),
+            key="fast-start", cell="Blue", status=m.Status.PUBLISHED,
+        )
+    )  # fmt: skip
+    export_content(other)
+    output = load(content)
+    assert m.Claim.objects.filter(pk=claim.pk, cell="Blue").exists(), output
+    assert "claim 'beta/fast-start': added in the admin" in output
+    assert " 1 deleted" not in output
+
+
 # Each case of the table ------------------------------------------------------------------------
 
 
@@ -165,23 +183,29 @@ def test_same_change_on_both_sides_is_no_conflict(content):
     assert "Nothing changed." in load(content)
 
 
-def test_a_new_directory_is_compared_with_what_the_last_load_left(content, tmp_path):
-    """A fresh copy of the files: records nobody edited in the admin follow it, admin work is kept."""
+def test_a_new_directory_has_no_past_so_every_difference_is_a_conflict(content, tmp_path):
+    """A folder never loaded or exported: nothing is known of its past, so nothing in the database is undone."""
     claim = m.Claim.objects.get(subject__slug="alpha", key="widgets")
     claim.cell = "Edited in the admin"
     admin_save(claim)
     other = tmp_path / "other"
     shutil.copytree(content, other)
     edit_file(other / "claims" / "beta.yaml", "cell: ", "cell: Other says ")
-    output = load(other)
-    assert "claim 'alpha/widgets': changed in the admin" in output
-    assert m.Claim.objects.get(subject__slug="beta", key="widgets").cell.startswith("Other says ")
-    # an empty directory loaded after it deletes what nobody edited, and keeps the admin's claim
+    with pytest.raises(CommandError) as caught:
+        load(other)
+    assert "claim 'alpha/widgets': added in the admin and in the files, differently" in str(caught.value)
+    assert "claim 'beta/widgets': added in the admin and in the files, differently" in str(caught.value)
+    assert m.Claim.objects.get(subject__slug="alpha", key="widgets").cell == "Edited in the admin"
+    # an empty folder loaded for the first time deletes nothing: what only the database holds is kept
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(CommandError, match="claim 'alpha/widgets': changed in the admin, deleted in the files"):
-        load(empty)
+    output = load(empty)
+    assert "Nothing changed." in output and " 1 deleted" not in output
     assert m.Claim.objects.get(subject__slug="alpha", key="widgets").cell == "Edited in the admin"
+    # --force takes the new folder's side, and names the admin's version it discards
+    output = load(other, "--force")
+    assert "claim 'alpha/widgets': added in the admin and in the files, differently" in output
+    assert m.Claim.objects.get(subject__slug="beta", key="widgets").cell.startswith("Other says ")
 
 
 # Starting the site ---------------------------------------------------------------------------------

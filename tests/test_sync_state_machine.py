@@ -5,17 +5,21 @@ and sources through the models, with history, as the admin does), someone editin
 ``content/`` or of another folder, ``export_content`` to either, and ``load_content`` of either,
 with and without ``--force``. After every load it checks:
 
-- no change made in the admin disappears, unless a ``--force`` load reported discarding it, or
-  an export to the loaded directory carried it;
+- no change made in the admin since the loaded directory was last loaded or exported (and
+  that differs from what its files said then) disappears, unless a ``--force`` load reported
+  discarding it; a load of another directory that changed the record supersedes it (the same
+  invariant as the exhaustive check, tests/test_sync_exhaustive.py);
 - no change made in the files is silently lost: a load that succeeds applies it;
 - a refused load leaves the database exactly as it was.
 
 ``KB_SYNC_EXAMPLES`` (default 25) and ``KB_SYNC_STEPS`` (default 12) make a deeper run. The
-default run is derandomised (the same examples every time, so CI is repeatable);
-``KB_SYNC_RANDOM=1`` explores new ones.
+default run is derandomised (the same examples every time); ``KB_SYNC_RANDOM=1`` explores new
+ones from a fresh seed, printed, and ``KB_SYNC_SEED=<seed>`` replays a run. ``make test`` runs
+both: the derandomised examples, and a random run of ``KB_SYNC_RANDOM_EXAMPLES`` (default 15).
 """
 
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,9 +27,15 @@ from pathlib import Path
 import pytest
 import yaml
 from django.db import transaction
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    get_state_machine_test,
+    initialize,
+    rule,
+    run_state_machine_as_test,
+)
 
 from kb.content.exporter import export_content
 from kb.content.loader import load_content
@@ -35,7 +45,8 @@ from kb.knowledge import models as m
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "content"
 EXAMPLES = int(os.environ.get("KB_SYNC_EXAMPLES", "25"))
 STEPS = int(os.environ.get("KB_SYNC_STEPS", "12"))
-RANDOM = os.environ.get("KB_SYNC_RANDOM") == "1"
+RANDOM = os.environ.get("KB_SYNC_RANDOM") == "1" or bool(os.environ.get("KB_SYNC_SEED"))
+RANDOM_EXAMPLES = int(os.environ.get("KB_SYNC_RANDOM_EXAMPLES", "15"))
 
 SUBJECTS = ["alpha", "beta"]
 CLAIM_KEYS = ["widgets", "slow-start", "fast-start", "new-one", "new-two"]
@@ -61,8 +72,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.dirs = {"content": self.root / "content", "other": self.root / "other"}
         shutil.copytree(FIXTURE, self.dirs["content"])
         load_content(self.dirs["content"])
-        self.pending_admin = {}  # record -> value the admin gave it (None: deleted), not yet in any loaded files
-        self.carried = {name: {} for name in DIRS}  # record -> value an export to that directory carried
+        self.unseen = {name: {} for name in DIRS}  # record -> admin's value (None: deleted) the directory lacks
         self.pending_files = {name: {} for name in DIRS}  # record -> value written to the files, not yet loaded
         self.file_base = {"content": self.file_state("content"), "other": None}  # files at their last sync
 
@@ -91,8 +101,14 @@ class SyncMachine(RuleBasedStateMachine):
         return state
 
     def admin_changed(self, record, value, before):
-        if value != before:  # saving a record unchanged is no change to protect
-            self.pending_admin[record] = value
+        if value == before:
+            return  # saving a record unchanged is no change to protect
+        for name in DIRS:
+            base = self.file_base[name]
+            if base is not None and base.get(record) == value:
+                self.unseen[name].pop(record, None)  # back to what the directory said
+            else:
+                self.unseen[name][record] = value
 
     def files_changed(self, name, record, value):
         base = self.file_base[name]
@@ -217,7 +233,7 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(name=st.sampled_from(DIRS))
     def export(self, name):
         export_content(self.dirs[name])
-        self.carried[name] = dict(self.pending_admin)
+        self.unseen[name] = {}  # the files hold the admin's work now
         self.pending_files[name] = {}  # an export overwrites what the files said (see git diff)
         self.file_base[name] = self.file_state(name)
 
@@ -237,16 +253,14 @@ class SyncMachine(RuleBasedStateMachine):
             discarded = None  # an old loader: --force discards what it counts, unnamed
         else:
             discarded = {((c.spec.model.__name__.lower(), *_flat(c.key))) for c in getattr(report, "discarded", [])}
-        for record, value in list(self.pending_admin.items()):
+        unseen = self.unseen[name]
+        for record, value in list(unseen.items()):
             if after.get(record) == value:
                 if files.get(record) == value:
-                    del self.pending_admin[record]  # the loaded files hold it now
+                    del unseen[record]  # the loaded files hold it now
                 continue
             if discarded is None or record in discarded:
-                del self.pending_admin[record]  # a --force load said so
-                continue
-            if self.carried[name].get(record, object()) == value:
-                del self.pending_admin[record]  # an export to this directory carried it
+                del unseen[record]  # a --force load said so
                 continue
             raise AssertionError(
                 f"the admin's change of {record} to {value!r} was lost by loading {name} (force={force}): "
@@ -257,6 +271,9 @@ class SyncMachine(RuleBasedStateMachine):
                 f"the files' change of {record} to {value!r} in {name} was not applied by a load that "
                 f"succeeded (force={force}): the database has {after.get(record)!r}"
             )
+        for other in DIRS:  # a change this load made on top of admin work it had seen supersedes it
+            for record in [r for r in self.unseen[other] if after.get(r) != before.get(r)]:
+                del self.unseen[other][record]
         self.pending_files[name] = {}
         self.file_base[name] = files
 
@@ -269,16 +286,29 @@ def _flat(key):
             yield part
 
 
+def _settings(examples, derandomize):
+    return settings(
+        max_examples=examples,
+        stateful_step_count=STEPS,
+        deadline=None,
+        database=None,  # no example database: each run explores afresh
+        derandomize=derandomize,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+
+
 @pytest.mark.django_db
 def test_no_one_loses_work():
-    run_state_machine_as_test(
-        SyncMachine,
-        settings=settings(
-            max_examples=EXAMPLES,
-            stateful_step_count=STEPS,
-            deadline=None,
-            database=None,  # no example database: each run explores afresh
-            derandomize=not RANDOM,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        ),
-    )
+    run_state_machine_as_test(SyncMachine, settings=_settings(EXAMPLES, derandomize=not RANDOM))
+
+
+@pytest.mark.django_db
+def test_no_one_loses_work_random_examples():
+    """New examples every run, from a seed printed on failure: ``KB_SYNC_SEED=<seed>`` replays them."""
+    chosen = int(os.environ.get("KB_SYNC_SEED") or secrets.randbits(64))
+    machine_test = seed(chosen)(get_state_machine_test(SyncMachine, settings=_settings(RANDOM_EXAMPLES, False)))
+    try:
+        machine_test()
+    except BaseException as error:
+        error.add_note(f"Replay with KB_SYNC_SEED={chosen} pytest tests/test_sync_state_machine.py")
+        raise

@@ -1,35 +1,22 @@
 """Reading a content directory into rows: one per record, keyed by slugs, located by file and line.
 
-Only the shape of each record is checked here (known fields, required fields,
-types, duplicate keys); the models' own validation runs in the loader.
+What each file holds comes from its declaration (kb.content.schema). Only the shape of each
+record is checked here (known fields, required fields, types, duplicate keys); the models'
+own validation runs in the loader.
 """
 
 import datetime
-import re
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.content import parse_cache
-from kb.content.schema import SPEC_BY_MODEL
+from kb.content.schema import CONTENT_DIRS, FILES, SLUG_RE, SPEC_BY_MODEL, TOP_LEVEL_FILES, Block, Field
 from kb.content.yamlio import ContentError, Record, read_yaml
-from kb.knowledge import models as m
 
-SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
 MAX_TEXT = 100_000  # characters in one field; a quote or a snippet is far shorter
 
-# File layout, relative to the content directory.
-KINDS_FILE = "kinds.yaml"
-DIMENSIONS_FILE = "dimensions.yaml"
-FEATURED_FILE = "featured.yaml"
-SUBJECTS_DIR = "subjects"
-SOURCES_DIR = "sources"
-CLAIMS_DIR = "claims"
-SNIPPETS_DIR = "snippets"
-TOP_LEVEL_FILES = {KINDS_FILE, DIMENSIONS_FILE, FEATURED_FILE}
-CONTENT_DIRS = (SUBJECTS_DIR, SOURCES_DIR, CLAIMS_DIR, SNIPPETS_DIR)
 
-
-@dataclass
+@dataclass(slots=True)
 class Row:
     model: type
     key: tuple
@@ -37,6 +24,7 @@ class Row:
     path: str
     line: int
     what: str
+    fingerprint: str = ""  # of its content, once kb.content.sync has taken it (position and dates aside)
 
     @property
     def origin(self):
@@ -186,12 +174,16 @@ class Reader:
 class FileRows(list):
     """The rows one file yields, before they meet the other files' rows."""
 
+    def __init__(self):
+        super().__init__()
+        self.counters = {}  # model -> records numbered across the whole file (order="file")
+
     def add(self, model, key, values, reader):
         self.append(Row(model, key, values, reader.label, reader.line, reader.what))
 
 
 class ContentSet:
-    """All rows read from one content directory, in dependency order per model."""
+    """All rows read from one content directory (or the database), in dependency order per model."""
 
     def __init__(self):
         self.rows = {spec_model: [] for spec_model in SPEC_BY_MODEL}
@@ -210,6 +202,52 @@ class ContentSet:
 
 def show_key(key):
     return "/".join(show_key(part) if isinstance(part, tuple) else str(part) for part in key)
+
+
+def flat_key(key):
+    for part in key:
+        if isinstance(part, tuple):
+            yield from flat_key(part)
+        else:
+            yield part
+
+
+def display_order(row):
+    """Records are written in this order within their list: position, then natural key."""
+    return (row.values.get("order") or 0, *flat_key(row.key))
+
+
+def nested_rows(content):
+    """{(child model, parent key): child rows in display order} for every nested spec."""
+    found = defaultdict(list)
+
+    def index(spec):
+        for nested in spec.children:
+            child = nested.spec
+            at = child.key.index(child.parent) if child.parent in child.key else None
+            for row in content.rows[child.model]:
+                found[(child.model, row.key[at] if at is not None else row.values[child.parent])].append(row)
+            index(child)
+
+    for file_type in FILES:
+        index(file_type.spec)
+    for rows in found.values():
+        rows.sort(key=display_order)
+    return found
+
+
+def file_rows(content, file_type):
+    """The top-level rows of ``file_type`` in ``content``, as {file path: rows in display order}."""
+    spec = file_type.spec
+    rows = sorted(content.rows[spec.model], key=display_order)
+    if not file_type.folder:
+        return {file_type.path: rows} if rows or not file_type.optional else {}
+    at = spec.key.index(file_type.named_by)
+    by_file = defaultdict(list)
+    for row in rows:
+        name = row.key[at][0] if spec.is_fk(file_type.named_by) else row.key[at]
+        by_file[file_type.path.format(name)].append(row)
+    return by_file
 
 
 def _list_file(path, label):
@@ -245,207 +283,78 @@ def read_content(directory):
         for path in sorted((directory / sub).glob("*")):
             if path.suffix != ".yaml" or not SLUG_RE.match(path.stem):
                 raise ContentError(label(path), 0, "content files are named <slug>.yaml")
-
-    readers = [
-        (directory / KINDS_FILE, _read_kinds),
-        (directory / DIMENSIONS_FILE, _read_dimensions),
-        (directory / FEATURED_FILE, _read_featured),
-    ]
-    for sub, read in ((SUBJECTS_DIR, _read_subject), (SOURCES_DIR, _read_source), (CLAIMS_DIR, _read_claims),
-                      (SNIPPETS_DIR, _read_task)):  # fmt: skip
-        readers += [(path, read) for path in sorted((directory / sub).glob("*.yaml"))]
-    for path, read in readers:
-        if path.exists():
-            content.extend(parse_cache.rows(path, label(path), read))
+    for file_type in FILES:
+        if file_type.folder:
+            paths = sorted((directory / file_type.folder).glob("*.yaml"))
+        else:
+            paths = [path for path in [directory / file_type.path] if path.exists()]
+        for path in paths:
+            content.extend(read_file(file_type, path, label(path)))
     return content
 
 
-def _read_kinds(rows, path, label):
-    for order, record in enumerate(_list_file(path, label), 1):
-        r = Reader(label, record, f"kind #{order}")
-        r.check_fields(["slug", "name", "description"])
-        slug = r.slug("slug")
-        r.what = f"kind {slug!r}"
-        values = {"name": r.text("name", required=True, single_line=True), "description": r.text("description")}
-        rows.add(m.SubjectKind, (slug,), values | {"order": order}, r)
+def read_file(file_type, path, label):
+    """The rows of one file of ``file_type``."""
+    spec, rows = file_type.spec, FileRows()
+    known = {}
+    if file_type.named_by:
+        known[file_type.named_by] = (path.stem,) if spec.is_fk(file_type.named_by) else path.stem
+    if file_type.many:
+        for position, record in enumerate(_list_file(path, label), 1):
+            _read_record(rows, spec, Reader(label, record, f"{spec.what} #{position}"), known, position)
+    else:
+        _read_record(rows, spec, Reader(label, _mapping_file(path, label), f"{spec.what} {path.stem!r}"), known, None)
+    return rows
 
 
-def _read_dimensions(rows, path, label):
-    dimension_order = 0
-    for order, record in enumerate(_list_file(path, label), 1):
-        r = Reader(label, record, f"group #{order}")
-        r.check_fields(["slug", "name", "description", "dimensions"])
-        group = r.slug("slug")
-        r.what = f"group {group!r}"
-        values = {"name": r.text("name", required=True, single_line=True), "description": r.text("description")}
-        rows.add(m.DimensionGroup, (group,), values | {"order": order}, r)
-        for d in r.items("dimensions", "dimension"):
-            d.check_fields(["slug", "name", "description"])
-            slug = d.slug("slug")
-            d.what = f"dimension {slug!r}"
-            dimension_order += 1
-            values = {
-                "name": d.text("name", required=True, single_line=True),
-                "description": d.text("description"),
-                "order": dimension_order,
-                "group": (group,),
-            }
-            rows.add(m.Dimension, (slug,), values, d)
+def _read_field(reader, item, required=None):
+    value = item.type.read(reader, item.name, item.required if required is None else required)
+    return item.default if item.default is not None and value in (None, "") else value
 
 
-def _read_featured(rows, path, label):
-    for order, record in enumerate(_list_file(path, label), 1):
-        r = Reader(label, record, f"featured comparison #{order}")
-        r.check_fields(["path", "title", "note"])
-        comparison = r.text("path", required=True, single_line=True)
-        if not all(SLUG_RE.match(slug) for slug in comparison.split(m.COMPARE_SEPARATOR)):
-            raise r.error(f"field 'path' must be subject slugs joined by {m.COMPARE_SEPARATOR!r}, not {comparison!r}")
-        r.what = f"featured comparison {comparison!r}"
-        values = {"title": r.text("title", single_line=True), "note": r.text("note"), "order": order}
-        rows.add(m.FeaturedComparison, (comparison,), values, r)
+def _read_record(rows, spec, r, known, position, prefix=""):
+    """Read one record of ``spec`` (and the records nested in it) into ``rows``.
+
+    ``known`` holds the key fields the file's name or the parent record give.
+    """
+    r.check_fields([item.name for item in spec.fields])
+    values = {}
+    for item in spec.values:
+        if item.attr in spec.key and item.attr not in known:
+            values[item.attr] = _read_field(r, item)
+    key = tuple(known[name] if name in known else values.pop(name) for name in spec.key)
+    own = [part for name, part in zip(spec.key, key, strict=True) if name != spec.parent]
+    r.what = f"{prefix}{spec.what} {show_key(tuple(own))!r}"
+    for item in spec.fields:
+        if isinstance(item, Field) and item.attr not in spec.key:
+            values[item.attr] = _read_field(r, item)
+        elif isinstance(item, Block):
+            block = r.mapping(item.name, item.name)
+            if block:
+                block.check_fields([inner.name for inner in item.fields])
+            for inner in item.fields:
+                values[inner.attr] = _read_field(block or Reader(r.label, Record(), item.name), inner, bool(block))
+    if spec.parent and spec.parent not in spec.key:
+        values[spec.parent] = known[spec.parent]
+    if spec.order == "position":
+        values["order"] = position
+    elif spec.order == "file":
+        values["order"] = rows.counters[spec.model] = rows.counters.get(spec.model, 0) + 1
+    rows.add(spec.model, key, values, r)
+    for nested in spec.children:
+        _read_children(rows, nested, r, key)
 
 
-def _read_subject(rows, path, label):
-    slug = path.stem
-    r = Reader(label, _mapping_file(path, label), f"subject {slug!r}")
-    r.check_fields(["name", "kind", "homepage", "first_release", "old_slugs", "relations", "summary"])
-    values = {
-        "name": r.text("name", required=True, single_line=True),
-        "kind": (r.slug("kind"),),
-        "homepage": r.text("homepage", single_line=True),
-        "first_release": r.integer("first_release"),
-        "summary": r.text("summary"),
-    }
-    rows.add(m.Subject, (slug,), values, r)
-    old_slugs = r.record.get("old_slugs") or []
-    if not isinstance(old_slugs, list) or not all(isinstance(s, str) and SLUG_RE.match(s) for s in old_slugs):
-        raise r.error("field 'old_slugs' must be a list of slugs")
-    for old in old_slugs:
-        rows.add(m.SubjectAlias, (old,), {"subject": (slug,)}, r)
-    for rel in r.items("relations", "relation"):
-        rel.check_fields(["kind", "target"])
-        kind = rel.text("kind", required=True, single_line=True)
-        target = rel.slug("target")
-        rel.what = f"relation {kind} {target}"
-        rows.add(m.SubjectRelation, ((slug,), kind, (target,)), {}, rel)
-
-
-def _read_source(rows, path, label):
-    slug = path.stem
-    r = Reader(label, _mapping_file(path, label), f"source {slug!r}")
-    fields = ["title", "kind", "author", "publisher", "url", "licence", "published", "updated", "archive", "capture"]
-    r.check_fields([*fields, "notes", "excerpts"])
-    capture = r.mapping("capture", "capture")
-    if capture:
-        capture.check_fields(["sha256", "characters", "captured"])
-        sha256 = capture.text("sha256", required=True, single_line=True)
-        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
-            raise capture.error(f"field 'sha256' must be 64 lowercase hexadecimal digits, not {sha256!r}")
-    values = {
-        "title": r.text("title", required=True, single_line=True),
-        "kind": r.text("kind", required=True, single_line=True),
-        "author": r.text("author", single_line=True),
-        "publisher": r.text("publisher", single_line=True),
-        "url": r.text("url", single_line=True),
-        "licence": r.text("licence", single_line=True),
-        "published": r.date("published"),
-        "updated_on": r.date("updated"),
-        "captured": capture.date("captured") if capture else None,
-        "archive": r.text("archive", single_line=True),
-        "capture_sha256": sha256 if capture else "",
-        "capture_characters": capture.integer("characters") if capture else None,
-        "notes": r.text("notes"),
-    }
-    rows.add(m.Source, (slug,), values, r)
-    for order, e in enumerate(r.items("excerpts", "excerpt"), 1):
-        e.check_fields(["key", "locator", "speaker", "added", "changed", "text"])
-        key = e.slug("key")
-        e.what = f"excerpt {key!r}"
-        values = {
-            "text": e.text("text", required=True),
-            "locator": e.text("locator", single_line=True),
-            "speaker": e.text("speaker", single_line=True),
-            "order": order,
-            **e.dates(),
-        }
-        rows.add(m.Excerpt, ((slug,), key), values, e)
-
-
-CLAIM_FIELDS = [
-    "key", "dimension", "support", "applies_to", "status", "outdated", "outdated_since", "superseded_by",
-    "added", "changed", "reviewed", "cell", "body", "editor_note", "evidence",
-]  # fmt: skip
-
-
-def _read_claims(rows, path, label):
-    subject = path.stem
-    for order, record in enumerate(_list_file(path, label), 1):
-        r = Reader(label, record, f"claim #{order}")
-        r.check_fields(CLAIM_FIELDS)
-        key = r.slug("key")
-        r.what = f"claim {key!r}"
-        superseded_by = r.ref("superseded_by", shape="subject-slug/claim-key")
-        values = {
-            "dimension": (r.slug("dimension"),),
-            "cell": r.text("cell", required=True, single_line=True),
-            "support": r.text("support", single_line=True),
-            "applies_to": r.text("applies_to", single_line=True),
-            "status": r.text("status", single_line=True) or m.Status.DRAFT,
-            "outdated": r.boolean("outdated", default=False),
-            "outdated_since": r.text("outdated_since", single_line=True),
-            "superseded_by": ((superseded_by[0],), superseded_by[1]) if superseded_by else None,
-            "body": r.text("body"),
-            "editor_note": r.text("editor_note"),
-            "order": order,
-            "reviewed": r.date("reviewed"),
-            **r.dates(),
-        }
-        rows.add(m.Claim, ((subject,), key), values, r)
-        for evidence_order, e in enumerate(r.items("evidence", "evidence"), 1):
-            e.check_fields(["excerpt", "stance"])
-            excerpt = e.ref("excerpt", required=True)
-            e.what = f"claim {key!r}, evidence {'/'.join(excerpt)}"
-            values = {"stance": e.text("stance", single_line=True) or m.Stance.SUPPORTS, "order": evidence_order}
-            rows.add(m.Evidence, (((subject,), key), ((excerpt[0],), excerpt[1])), values, e)
-
-
-def _read_task(rows, path, label):
-    slug = path.stem
-    r = Reader(label, _mapping_file(path, label), f"task {slug!r}")
-    r.check_fields(["title", "order", "description", "snippets"])
-    values = {
-        "title": r.text("title", required=True, single_line=True),
-        "order": r.integer("order") or 0,
-        "description": r.text("description"),
-    }
-    rows.add(m.Task, (slug,), values, r)
-    for order, s in enumerate(r.items("snippets", "snippet"), 1):
-        s.check_fields(
-            [
-                "subject",
-                "language",
-                "derived_from",
-                "explanation",
-                "source_note",
-                "runnable",
-                "not_runnable_reason",
-                "added",
-                "changed",
-                "code",
-            ]
-        )
-        subject = s.slug("subject")
-        language = s.text("language", required=True, single_line=True)
-        s.what = f"snippet {subject}/{language}"
-        derived = s.ref("derived_from")
-        values = {
-            "code": s.text("code", required=True),
-            "explanation": s.text("explanation"),
-            "source_note": s.text("source_note"),
-            "runnable": s.boolean("runnable", default=True),
-            "not_runnable_reason": s.text("not_runnable_reason"),
-            "order": order,
-            "derived_from": ((derived[0],), derived[1]) if derived else None,
-            **s.dates(),
-        }
-        rows.add(m.Snippet, ((slug,), (subject,), language), values, s)
+def _read_children(rows, nested, r, key):
+    child = nested.spec
+    known = {child.parent: key}
+    prefix = f"{r.what}, "
+    if child.scalar:
+        values = r.record.get(nested.name) or []
+        if not isinstance(values, list) or not all(isinstance(v, str) and SLUG_RE.match(v) for v in values):
+            raise r.error(f"field {nested.name!r} must be a list of slugs")
+        for value in values:
+            rows.add(child.model, (value,), {child.parent: key}, r)
+        return
+    for position, reader in enumerate(r.items(nested.name, f"{prefix}{child.what}"), 1):
+        _read_record(rows, child, reader, known, position, prefix)

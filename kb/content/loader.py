@@ -17,9 +17,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from kb.content.database import database_content
 from kb.content.files import read_content, show_key
 from kb.content.schema import SPECS
-from kb.content.sync import SHOWN_CONFLICTS, database_content, load_bases, plan_load, record_sync
+from kb.content.sync import SHOWN_CONFLICTS, load_base, plan_load, record_sync
 from kb.content.yamlio import ContentError
 from kb.evidence.verification import verify_loaded
 from kb.knowledge import models as m
@@ -164,7 +165,7 @@ class Loader:
     def _desired(self, spec, row):
         """Field values of ``row`` with foreign keys resolved to primary keys."""
         values = {}
-        for name in spec.fields:
+        for name in spec.plain:
             values[name] = row.values[name]
         for name, target in spec.refs.items():
             key = row.values[name]
@@ -180,13 +181,16 @@ class Loader:
     def _sync(self, spec):
         """Create and update what differs; return the primary keys of rows no file has any more."""
         model = spec.model
-        compared = [*spec.fields, *(f"{name}_id" for name in spec.refs)]
+        compared = [*spec.plain, *(f"{name}_id" for name in spec.refs)]
         key_attnames = [model._meta.get_field(name).attname for name in spec.key]
         # Compare plain values first; model instances are built only for what changes.
         existing = {}
-        for pk, *values in model.objects.values_list("pk", *key_attnames, *compared).order_by():
+        # as the files would say them (text without trailing whitespace): an equal value is not rewritten
+        normal = [spec.normalise(name) for name in compared]
+        for pk, *values in model.objects.values_list("pk", *key_attnames, *compared).order_by().iterator(5000):
             key = self.index.key_from_values(spec, values[: len(key_attnames)])
-            existing[key] = (pk, values[len(key_attnames) :])
+            current = [form(value) for form, value in zip(normal, values[len(key_attnames) :], strict=True)]
+            existing[key] = (pk, current)
         created, updated = [], []
         for row in self.content.rows[model]:
             desired = self._desired(spec, row)
@@ -231,9 +235,7 @@ class Loader:
             if updated:
                 fields = [name.removesuffix("_id") for name in compared]
                 if isinstance(updated[0], m.Rendered):
-                    fields += [f"{name}_html" for name in model.markdown_fields]
-                    if model is m.Snippet:
-                        fields.append("code_html")
+                    fields += model.rendered_fields()
                 if any(f.name == "updated" for f in model._meta.fields):
                     for obj in updated:
                         obj.updated = self.now
@@ -284,8 +286,8 @@ def load_content(directory, force=False, reset=False, progress=None):
     with transaction.atomic():
         _lock_loads()
         now = timezone.now()
-        plan = plan_load(content, load_bases(directory), database_content(), force=force, reset=reset, now=now)
-        if plan.conflicts and not (force or reset):
+        plan = plan_load(content, load_base(directory), database_content(), force=force, reset=reset, now=now)
+        if plan.refused:
             raise SyncConflictError(plan.conflicts)
         report = Loader(plan, progress=progress, now=now).run()
         record_sync(directory, content, now, loaded=True)

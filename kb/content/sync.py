@@ -1,10 +1,14 @@
 """Three-way sync between a content directory and the database, record by record.
 
+The rule: a load of DIR applies what DIR's files changed since DIR was last loaded or
+exported, keeps what the database changed since then, and where both changed the same
+record differently it writes nothing and names the conflict (unless ``--force``).
+
 For every record the loader knows three versions: what the directory said at its last
 load or export (the *base*, a fingerprint kept in ``SyncRecord`` per directory), what the
-database holds now, and what the files hold now. The database's version is read the way
-the files are: the database is exported in memory and read back, so both sides are
-compared in the one canonical form.
+database holds now (kb.content.database, read straight from the tables), and what the
+files hold now. Both sides are rows in the one form the declarations give
+(kb.content.schema), so they compare field by field.
 
 =============================  =========================================================
 files / database since base    the load
@@ -17,29 +21,27 @@ both changed, differently      a conflict: nothing is written; ``--force`` takes
 
 A record's position and dates follow a simpler rule: the files' value when the files
 changed it since the base, the database's otherwise. A record the files create without
-dates gets the load's time. A directory never loaded or exported before is compared with
-the base of the directory loaded last.
+dates gets the load's time. A directory never loaded or exported before has an empty base.
 """
 
 import dataclasses
 import datetime
 import hashlib
 import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.db import connection, transaction
 from django.utils import timezone
 
-from kb.content.exporter import export_files
-from kb.content.files import read_content, show_key
-from kb.content.schema import SPECS
-from kb.content.yamlio import ContentError
+from kb.content.files import show_key
+from kb.content.schema import SPECS, moment
 from kb.knowledge import models as m
 
 META_FIELDS = ("order", "added", "changed")  # position and dates: not part of the fingerprint
 DATES = ("added", "changed")
 SHOWN_CONFLICTS = 50
+BATCH = 5000  # base rows written per statement
 
 
 def directory_path(directory):
@@ -54,41 +56,23 @@ def _plain(value):
     if isinstance(value, tuple):
         return [_plain(part) for part in value]
     if isinstance(value, datetime.datetime):
-        return value.astimezone(datetime.UTC).replace(microsecond=0).isoformat()
+        return moment(value).isoformat()
     if isinstance(value, datetime.date):
         return value.isoformat()
     return value
 
 
 def fingerprint(row):
-    """The content of a row (everything but its position and dates), as 64 hex digits."""
-    values = {name: _plain(value) for name, value in row.values.items() if name not in META_FIELDS}
-    text = json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _moment(value):
-    return value.astimezone(datetime.UTC).replace(microsecond=0) if value else None
+    """The content of a row (everything but its position and dates), as 64 hex digits; taken once per row."""
+    if not row.fingerprint:
+        values = {name: _plain(value) for name, value in row.values.items() if name not in META_FIELDS}
+        text = json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        row.fingerprint = hashlib.sha256(text.encode()).hexdigest()
+    return row.fingerprint
 
 
 def rows_by_key(content):
     return {spec.model: {row.key: row for row in content.rows[spec.model]} for spec in SPECS}
-
-
-def database_content():
-    """The database as the files would say it: exported in memory and read back with the same reader."""
-    with tempfile.TemporaryDirectory(prefix="kb-sync-") as scratch:
-        directory = Path(scratch) / "database"  # a stable label: unchanged exports hit the parse cache
-        for relative, text in export_files().items():
-            path = directory / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        try:
-            return read_content(directory)
-        except ContentError as error:
-            raise ContentError(
-                "database", 0, f"the database holds a record the content files cannot express: {error}"
-            ) from None
 
 
 @dataclass(frozen=True)
@@ -99,20 +83,18 @@ class Base:
     changed: datetime.datetime | None
 
 
-def _base_of(row):
-    return Base(fingerprint(row), row.values.get("order"), _moment(row.values.get("added")),
-                _moment(row.values.get("changed")))  # fmt: skip
+def base_of(row):
+    return Base(fingerprint(row), row.values.get("order"), moment(row.values.get("added")),
+                moment(row.values.get("changed")))  # fmt: skip
 
 
-def load_bases(directory):
-    """The bases of a load of ``directory``: (what it said at its last sync, what the last load left).
+def load_base(directory):
+    """What ``directory`` and the database agreed on at its last load or export: {model: {key: Base}}.
 
-    Each is {model: {key: Base}}. A directory never synced before takes the last load's base.
+    A directory never loaded or exported has an empty base: nothing is known of its past, so a
+    record both sides hold differently is a conflict, and one only the database holds is kept.
     """
-    last = m.SyncDirectory.objects.exclude(loaded=None).order_by("-loaded", "-pk").first()
-    known = m.SyncDirectory.objects.filter(path=directory_path(directory)).first() or last
-    last_base = _records(last)
-    return (last_base if known == last else _records(known)), last_base
+    return _records(m.SyncDirectory.objects.filter(path=directory_path(directory)).first())
 
 
 def _records(known):
@@ -134,8 +116,22 @@ def _key_from_text(text):
     return tuples(json.loads(text))
 
 
+def bases_of(content):
+    """What a load or export of ``content`` leaves as the base of the next load: {model: {key: Base}}."""
+    return {spec.model: {row.key: base_of(row) for row in content.rows[spec.model]} for spec in SPECS}
+
+
 def record_sync(directory, content, when, loaded):
-    """Remember what ``directory`` says now (``content``) as the base of its next load."""
+    """Remember what ``directory`` says now (``content``) as the base of its next load.
+
+    Written with plain SQL in batches, in one transaction: a base holds a row per record
+    (300,000 for 100,000 claims).
+    """
+    with transaction.atomic():
+        _record_sync(directory, content, when, loaded)
+
+
+def _record_sync(directory, content, when, loaded):
     sync_dir, _ = m.SyncDirectory.objects.get_or_create(path=directory_path(directory))
     setattr(sync_dir, "loaded" if loaded else "exported", when)
     sync_dir.save(update_fields=["loaded" if loaded else "exported"])
@@ -145,18 +141,36 @@ def record_sync(directory, content, when, loaded):
             "pk", "model", "key", "fingerprint", "position", "added", "changed"
         ).iterator(chunk_size=5000)
     }
+    fields = {f.name: f for f in m.SyncRecord._meta.fields}
+
+    def column(name, value):
+        return fields[name].get_db_prep_value(value, connection)
+
     created, updated = [], []
-    for spec in SPECS:
-        label = spec.model._meta.label_lower
-        for row in content.rows[spec.model]:
-            base = _base_of(row)
-            pk, old = existing.pop((label, key_text(row.key)), (None, None))
+    for model, bases in bases_of(content).items():
+        label = model._meta.label_lower
+        for key, base in bases.items():
+            text = key_text(key)
+            pk, old = existing.pop((label, text), (None, None))
+            values = [base.fingerprint, base.position, column("added", base.added), column("changed", base.changed)]
             if pk is None:
-                created.append(m.SyncRecord(directory=sync_dir, model=label, key=key_text(row.key), **base.__dict__))
+                created.append([sync_dir.pk, label, text, *values])
             elif old != base:
-                updated.append(m.SyncRecord(pk=pk, **base.__dict__))
-    m.SyncRecord.objects.bulk_create(created, batch_size=1000)
-    m.SyncRecord.objects.bulk_update(updated, ["fingerprint", "position", "added", "changed"], batch_size=1000)
+                updated.append([*values, pk])
+    quote = connection.ops.quote_name
+    table = quote(m.SyncRecord._meta.db_table)
+    names = ["directory_id", "model", "key", "fingerprint", "position", "added", "changed"]
+    with connection.cursor() as cursor:
+        for start in range(0, len(created), BATCH):
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(map(quote, names))}) VALUES ({', '.join(['%s'] * len(names))})",
+                created[start : start + BATCH],
+            )
+        for start in range(0, len(updated), BATCH):
+            cursor.executemany(
+                f"UPDATE {table} SET {', '.join(f'{quote(n)} = %s' for n in names[3:])} WHERE {quote('id')} = %s",
+                updated[start : start + BATCH],
+            )
     gone = [pk for pk, _ in existing.values()]
     for start in range(0, len(gone), 1000):
         m.SyncRecord.objects.filter(pk__in=gone[start : start + 1000]).delete()
@@ -214,6 +228,18 @@ class Plan:
     kept: list = field(default_factory=list)  # Changes: admin work kept
     conflicts: list = field(default_factory=list)  # Changes: both sides changed
     discarded: list = field(default_factory=list)  # Changes: admin work a --force load discards
+    refused: bool = False  # conflicts and no --force: the load writes nothing
+
+    def database_after(self, database):
+        """What the database holds once this plan is written: {model: {key: row}} (see kb.content.loader)."""
+        after = {}
+        for spec in SPECS:
+            rows = {row.key: row for row in self.content.rows[spec.model]}
+            for row in database.rows[spec.model]:
+                if (spec.model, row.key) in self.keep:
+                    rows[row.key] = row
+            after[spec.model] = rows
+        return after
 
 
 class _Rows:
@@ -221,15 +247,14 @@ class _Rows:
         self.rows = {spec.model: [] for spec in SPECS}
 
 
-def plan_load(content, bases, database, force=False, reset=False, now=None):
+def plan_load(content, base, database, force=False, reset=False, now=None):
     """Decide, record by record, what a load of ``content`` does to the database (see the module's table).
 
-    ``bases`` is (what this directory said at its last sync, what the last load of any directory
-    left): the files changed a record when they differ from the first, the admin when the database
-    differs from the second. ``force`` settles conflicts for the files; ``reset`` also discards the
-    admin's other changes.
+    ``base`` is what this directory and the database agreed on at its last load or export
+    (load_base): the files changed a record when they differ from it, the database when it
+    differs from it. ``force`` settles conflicts for the files; ``reset`` also discards the
+    database's other changes.
     """
-    base, last = bases
     now = now or timezone.now()
     force = force or reset
     files, db = rows_by_key(content), rows_by_key(database)
@@ -238,30 +263,30 @@ def plan_load(content, bases, database, force=False, reset=False, now=None):
     admin_deleted = {spec.model: {} for spec in SPECS}  # key -> files row of a record deleted in the admin only
     for spec in SPECS:
         model = spec.model
-        f_rows, d_rows, b_rows, l_rows = files[model], db[model], base[model], last[model]
-        for key in dict.fromkeys([*f_rows, *d_rows, *b_rows, *l_rows]):
-            f, d, b, synced = f_rows.get(key), d_rows.get(key), b_rows.get(key), l_rows.get(key)
+        f_rows, d_rows, b_rows = files[model], db[model], base[model]
+        for key in dict.fromkeys([*f_rows, *d_rows, *b_rows]):
+            f, d, b = f_rows.get(key), d_rows.get(key), b_rows.get(key)
             fp_f = fingerprint(f) if f else None
             fp_d = fingerprint(d) if d else None
             fp_b = b.fingerprint if b else None
-            if fp_f == fp_d or fp_d == (synced.fingerprint if synced else None):
-                if f:  # both sides agree, or the admin did not change it since the last load: the files
+            if fp_f == fp_d or fp_d == fp_b:
+                if f:  # both sides agree, or only the files changed it: the files
                     target[model][key] = ("files", f)
             elif fp_f == fp_b and reset:
-                what = ("added" if synced is None else "changed") if d else "deleted"
+                what = ("added" if b is None else "changed") if d else "deleted"
                 plan.discarded.append(Change(spec, key, f"{what} in the admin", [_summary(d)] if d else []))
                 if f:
                     target[model][key] = ("files", f)
             elif fp_f == fp_b:  # only the database changed: the admin's work stays
                 if d:
                     target[model][key] = ("database", d)
-                    what = "added in the admin" if synced is None else "changed in the admin"
+                    what = "added in the admin" if b is None else "changed in the admin"
                     plan.kept.append(Change(spec, key, what, [_summary(d)]))
                 else:
                     admin_deleted[model][key] = f
                     plan.kept.append(Change(spec, key, "deleted in the admin (stays deleted)"))
             else:
-                change = _conflict(spec, key, f, d, b or synced)
+                change = _conflict(spec, key, f, d, b)
                 plan.conflicts.append(change)
                 if force:
                     plan.discarded.append(change)
@@ -269,6 +294,7 @@ def plan_load(content, bases, database, force=False, reset=False, now=None):
                         target[model][key] = ("files", f)
     _check_references(plan, target, admin_deleted, files, force)
     if plan.conflicts and not force:
+        plan.refused = True
         return plan
     for spec in SPECS:
         model = spec.model
@@ -348,15 +374,12 @@ def _settle_meta(plan, model, key, row, d, b, now):
             continue
         value = row.values[name]
         if value is None:
-            if d.values.get(name) is None:
-                row.values[name] = now  # neither side has a date: the load's time, written back by export
-            else:
-                kept.add(name)
+            kept.add(name)  # the files give none: the database's stays (a content change is dated below)
             continue
         if b is None:
             continue  # nothing known of the files' past: their value
         base_value = b.position if name == "order" else getattr(b, name)
-        if (_moment(value) if name in DATES else value) == base_value:
+        if (moment(value) if name in DATES else value) == base_value:
             kept.add(name)  # the files did not change it: the database's value stays
     if "changed" in kept and fingerprint(row) != fingerprint(d):
         kept.discard("changed")

@@ -36,9 +36,14 @@ admin.site.site_title = "Knowledge base admin"
 admin.site.index_title = "Curate the knowledge base"
 admin.site.enable_nav_sidebar = False  # room for the list columns an editor scans
 
-# Fields that follow from others: left out of history diffs.
-DERIVED_FIELDS = {"created", "updated", "body_html", "editor_note_html", "summary_html", "description_html",
-                  "notes_html", "code_html", "explanation_html", "source_note_html"}  # fmt: skip
+
+def derived_fields(model):
+    """Fields that follow from others (the timestamps Django keeps, rendered HTML): left out of history diffs."""
+    rendered = model.rendered_fields() if issubclass(model, m.Rendered) else []
+    automatic = [
+        f.name for f in model._meta.fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    return [*automatic, *rendered]
 
 
 def preview_url(url):
@@ -116,7 +121,7 @@ class KBAdmin(SimpleHistoryAdmin):
 
     # History: what changed, without the derived fields.
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
-        excluded = [f.name for f in self.model._meta.fields if f.name in DERIVED_FIELDS]
+        excluded = derived_fields(self.model)
         previous = None
         for current in historical_records:
             if previous is not None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import quote
 
+from django.db.models import Q
 from django.utils import timezone
 
 from kb.evidence.quotes import closest_passage, normalize
@@ -235,7 +236,10 @@ def verify_loaded(content):
                 f"not found word for word in the stored capture of source {capture.slug!r} "
                 f"({capture.sha256[:12]}); closest passage: {passage!r}"
             )
-    record(list(m.Excerpt.objects.select_related("source")), captures)
+    # an excerpt of a source without a usable capture that is already marked unverified stays as it is
+    usable = [slug for slug, capture in captures.items() if capture.usable]
+    settled = Q(verification=m.Verification.UNVERIFIED, verified_sha256="", context_before="", context_after="")
+    record(list(m.Excerpt.objects.filter(Q(source__slug__in=usable) | ~settled).select_related("source")), captures)
 
 
 # Text fragments ------------------------------------------------------------------------------------

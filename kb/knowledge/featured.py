@@ -84,6 +84,6 @@ def check_featured_comparisons(app_configs=None, databases=None, **kwargs):
     except DatabaseError:  # not migrated yet (``migrate`` runs the database checks first)
         return []
     return [
-        checks.Warning(f"The home page skips the {problem}.", hint="Fix content/featured.yaml.", id="kb.W001")
+        checks.Warning(f"The home page skips the {problem}.", hint="Fix content/featured.yaml.", id="kb.W002")
         for problem in problems
     ]

@@ -126,6 +126,7 @@ class Rendered(models.Model):
     """Markdown fields rendered once, at save time, into ``<field>_html``."""
 
     markdown_fields = ()
+    extra_rendered = ()  # other fields render() fills (a snippet's highlighted code)
 
     class Meta:
         abstract = True
@@ -133,6 +134,11 @@ class Rendered(models.Model):
     def save(self, *args, **kwargs):
         self.render()
         super().save(*args, **kwargs)
+
+    @classmethod
+    def rendered_fields(cls):
+        """The fields render() fills: they follow from others, so no one edits them."""
+        return [f"{name}_html" for name in cls.markdown_fields] + list(cls.extra_rendered)
 
     def render(self):
         for name in self.markdown_fields:
@@ -617,6 +623,7 @@ class Task(Rendered, Timestamped):
 
 class Snippet(Rendered, ContentDated, Timestamped):
     markdown_fields = ("explanation", "source_note")
+    extra_rendered = ("code_html",)
     content_fields = (
         "task_id", "subject_id", "language", "code", "explanation", "derived_from_id", "source_note", "runnable",
         "not_runnable_reason",

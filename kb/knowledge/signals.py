@@ -10,13 +10,8 @@ from contextlib import contextmanager
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from kb.content.schema import CONTENT_MODELS
 from kb.knowledge import models as m
-
-CONTENT_MODELS = (
-    m.SubjectKind, m.Subject, m.SubjectAlias, m.SubjectRelation, m.DimensionGroup, m.Dimension,
-    m.Source, m.Excerpt, m.Claim, m.Evidence, m.Task, m.Snippet, m.FeaturedComparison,
-)  # fmt: skip
-
 
 _state = threading.local()
 
