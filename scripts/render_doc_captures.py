@@ -46,12 +46,10 @@ def literal_lines(lines):
     while i < len(lines):
         line = lines[i]
         directive = _DIRECTIVE.match(line)
-        starts = False
-        if directive and directive.group(2) in LITERAL_DIRECTIVES or _COMMENT.match(line):
-            starts, base = True, _indent(line)
-        elif line.rstrip().endswith("::") and not line.lstrip().startswith(".."):
-            starts, base = True, _indent(line)
-        if starts:
+        literal_directive = directive and directive.group(2) in LITERAL_DIRECTIVES
+        paragraph_colons = line.rstrip().endswith("::") and not line.lstrip().startswith("..")
+        if literal_directive or _COMMENT.match(line) or paragraph_colons:
+            base = _indent(line)
             j = i + 1
             while directive and j < len(lines) and _OPTION.match(lines[j]):  # ":caption: ..." is prose
                 j += 1

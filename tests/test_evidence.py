@@ -318,7 +318,8 @@ def test_a_quote_of_a_capture_this_server_lacks_is_captured_elsewhere_with_its_f
     response = client.get(reverse("kb:source", args=["concurrency-guide"]))
     html = text_of(response)
     assert html.count("Captured elsewhere</span>: the text was captured on") == 3
-    assert html.count(f'(fingerprint <code title="SHA-256 {sha}">{sha[:12]}</code>), but this server holds no copy') == 3
+    fingerprint = f'(fingerprint <code title="SHA-256 {sha}">{sha[:12]}</code>)'
+    assert html.count(f"{fingerprint}, but this server holds no copy") == 3
     assert "put the capture concurrency-guide.txt in the source archive folder (KB_SOURCE_ARCHIVE)" in html
     assert "Verified</span> word for word" not in html and "Never captured" not in html
     assert "#:~:text=" not in html  # this source has no URL

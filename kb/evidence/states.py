@@ -142,10 +142,7 @@ def capture_status(source, held_sha256):
     recorded_sha = getattr(source, "capture_sha256", "") or ""
     captured = _day(getattr(source, "captured", None))
     held = bool(held_sha256) and held_sha256 == (recorded_sha or held_sha256)
-    if held:
-        state = QuoteState.VERIFIED
-    else:
-        state = state_of("", bool(recorded_sha or captured))
+    state = QuoteState.VERIFIED if held else state_of("", bool(recorded_sha or captured))
     if state == QuoteState.NEVER_CAPTURED:
         return QuoteStatus(state)
     return QuoteStatus(
