@@ -251,7 +251,7 @@ def main(argv=None):
         folder = Path(args.sdists or scratch)
         folder.mkdir(parents=True, exist_ok=True)
         for key, release in manifest["releases"].items():
-            captures = {name: c for name, c in manifest["captures"].items() if c["release"] == key}
+            captures = {name: c for name, c in manifest["captures"].items() if c.get("release") == key}
             for name, text in render_release(release, fetch(release, folder), captures).items():
                 path = out / name
                 if path.exists() and path.read_text(encoding="utf-8") == text:
@@ -262,7 +262,8 @@ def main(argv=None):
                     path.write_text(text, encoding="utf-8")
     for name in differ:
         print(f"{'differs' if args.check else 'wrote'}: {name}")
-    print(f"{len(manifest['captures'])} captures; {len(differ)} files {'differ' if args.check else 'written'}.")
+    made = sum("release" in capture for capture in manifest["captures"].values())
+    print(f"{made} captures made by releases; {len(differ)} files {'differ' if args.check else 'written'}.")
     return 1 if args.check and differ else 0
 
 
