@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from kb.evidence.captures import archive_file, fingerprint, normalise_capture
+from kb.evidence.captures import CaptureError, archive_file, from_file
 from kb.knowledge.models import Capture
 
 CAPTURES_DIR = "captures"  # under the content directory
@@ -59,7 +59,13 @@ class Placement:
 
 
 def _same_text(path, sha256):
-    return path is not None and fingerprint(normalise_capture(path.read_text(encoding="utf-8")))[0] == sha256
+    """True when the capture file at ``path`` (read as import_captures reads it) has fingerprint ``sha256``."""
+    if path is None:
+        return False
+    try:
+        return from_file(path).fingerprint[0] == sha256
+    except CaptureError:
+        return False
 
 
 def _record_origin(folder, name, capture, licence):
