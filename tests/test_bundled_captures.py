@@ -68,7 +68,8 @@ def test_no_article_and_no_non_commercial_text_is_in_the_repository():
         ("Per :pep:`519`, see `the docs <https://example.org>`_.", "Per 519, see the docs."),
         ("HTTP Methods\n````````````\n\nA ``GET`` or ``methods``.", "HTTP Methods\n````````````\n\nA GET or methods."),
         ("Like this::\n\n    x = ``raw``\n\nDone.", "Like this::\n\n    x = ``raw``\n\nDone."),
-        (".. code-block:: python\n    :caption: ``app.py``\n\n    a = *b*", ".. code-block:: python\n    :caption: app.py\n\n    a = *b*"),
+        (".. code-block:: python\n    :caption: ``app.py``\n\n    a = *b*",
+         ".. code-block:: python\n    :caption: app.py\n\n    a = *b*"),
         ("..\n   A remark with ``code``.\n\nText.", "..\n   A remark with ``code``.\n\nText."),
     ],
 )  # fmt: skip
@@ -77,12 +78,8 @@ def test_the_plain_rendering_of_flask_and_django(source, expected):
 
 
 def test_the_tornado_rendering_resolves_references_to_titles_and_the_default_role():
-    titles = render.titles_of(
-        {"guide/intro.rst": "Introduction\n============\n", "x.rst": ".. _debug-mode:\n\nDebug\n-----\n"}
-    )
-    style = render.Style(joined=True, default_role=True, titles=titles, version="6.6.1")
-    source = (
-        "A `.RequestHandler` and `~.RequestHandler.write`, :doc:`guide/intro`, :ref:`debug-mode`, :pep:`8`, |version|."
-    )
-    assert render.render(source, style) == "A RequestHandler and write, Introduction, Debug, PEP 8, 6.6.1.\n"
+    docs = {"guide/intro.rst": "Introduction\n============\n", "x.rst": ".. _debug-mode:\n\nDebug\n-----\n"}
+    style = render.Style(joined=True, default_role=True, titles=render.titles_of(docs), version="6.6.1")
+    source = "A `.RequestHandler`, `~.RequestHandler.write`, :doc:`guide/intro`, :ref:`debug-mode`, :pep:`8`, |version|."
+    assert render.render(source, style) == "A RequestHandler, write, Introduction, Debug, PEP 8, 6.6.1.\n"
     assert render.render("* :ref:`genindex`", style) == "* Index\n"
