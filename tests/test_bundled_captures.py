@@ -80,6 +80,6 @@ def test_the_plain_rendering_of_flask_and_django(source, expected):
 def test_the_tornado_rendering_resolves_references_to_titles_and_the_default_role():
     docs = {"guide/intro.rst": "Introduction\n============\n", "x.rst": ".. _debug-mode:\n\nDebug\n-----\n"}
     style = render.Style(joined=True, default_role=True, titles=render.titles_of(docs), version="6.6.1")
-    source = "A `.RequestHandler`, `~.RequestHandler.write`, :doc:`guide/intro`, :ref:`debug-mode`, :pep:`8`, |version|."
-    assert render.render(source, style) == "A RequestHandler, write, Introduction, Debug, PEP 8, 6.6.1.\n"
+    source = "A `.RequestHandler`, `~.RequestHandler.write`, :doc:`guide/intro`, :ref:`debug-mode`, :pep:`8`, |version|"
+    assert render.render(source, style) == "A RequestHandler, write, Introduction, Debug, PEP 8, 6.6.1\n"
     assert render.render("* :ref:`genindex`", style) == "* Index\n"
