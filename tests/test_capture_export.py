@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from kb.content.loader import load_content
 from kb.evidence.capture_files import may_travel
@@ -129,3 +129,19 @@ def test_with_no_archive_folder_the_export_says_the_capture_was_written_nowhere(
     assert not (content / "captures").exists() and not (archive / "uploaded.txt").exists()
     failed = fresh_clone_verifies(tmp_path, content, archive)  # the other clone cannot check its quote
     assert failed.returncode != 0 and "1 unverified (1 with no capture)" in failed.stderr
+
+
+def test_the_first_folder_that_holds_a_capture_gives_it_to_import_and_verify(db, clone, tmp_path, capsys):
+    """content/captures before the archive: an older text of the same page in the archive is never used."""
+    content, archive = clone
+    bundled = content / "captures"
+    bundled.mkdir()
+    shutil.move(archive / "indexing-notes.txt", bundled / "indexing-notes.txt")
+    (archive / "indexing-notes.txt").write_text("An older rendering of the page, without the quotes.\n")
+    load_content(content)
+    call_command("verify_content", "--content", str(content), "--sources", str(bundled), "--sources", str(archive))
+    assert "6 excerpts: 6 verified" in capsys.readouterr().out
+    call_command("import_captures", str(bundled), str(archive))
+    call_command("verify_content", "--content", str(content), "--require-verified")
+    with pytest.raises(CommandError, match="differ"):  # the archive alone holds the older text
+        call_command("verify_content", "--content", str(content), "--sources", str(archive))
