@@ -52,7 +52,7 @@ PROD_ENV = DJANGO_DEBUG=0 DJANGO_INSECURE_HTTP=1 DJANGO_SECRET_KEY="$${DJANGO_SE
 serve: install .cache/secret-key
 	$(PROD_ENV) $(PY) manage.py migrate --noinput
 	$(PROD_ENV) $(PY) manage.py load_for_startup content/ --keep-serving  # h11: serves the last good database
-	$(if $(ARCHIVE),$(PROD_ENV) $(PY) manage.py import_captures $(ARCHIVE))  # h10: captures, when there is an archive
+	$(PROD_ENV) $(PY) manage.py import_captures content/captures $(ARCHIVE)  # h10: captures (the archive's too, when there is one)
 	$(PROD_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PROD_ENV) $(SITE_URL) GUNICORN_BIND=$(HOST) $(BIN)/gunicorn kb.wsgi --config kb/ops/gunicorn.conf.py
 
@@ -88,8 +88,10 @@ format: install-test
 
 # h10 begin: captures and verification. With an archive, its captures are stored first and every excerpt
 # must be verified; on a bare clone excerpts are reported unverified (no capture) and the check passes.
+# The captures that travel with the content (content/captures) come first, on any clone; then the archive's.
 captures: load
-	$(if $(ARCHIVE),DJANGO_DEBUG=1 $(PY) manage.py import_captures $(ARCHIVE),@echo "No source archive ($(SOURCES) or KB_SOURCE_ARCHIVE): excerpts stay unverified.")
+	DJANGO_DEBUG=1 $(PY) manage.py import_captures content/captures $(ARCHIVE)
+	$(if $(ARCHIVE),,@echo "No source archive ($(SOURCES) or KB_SOURCE_ARCHIVE): only the captures in content/captures are here; the other excerpts show as captured elsewhere.")
 
 verify: install-test captures
 	DJANGO_DEBUG=1 $(PY) manage.py verify_content $(if $(ARCHIVE),--require-verified)

@@ -24,3 +24,6 @@ DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  
 # Host requirement turn it on. Absolute URLs are built on the test client's origin.
 KB_REQUIRE_HOST_HEADER = False
 KB_SITE_URL = "http://testserver"
+
+# Tests never read or write the development archive (../shared/sources): one that needs an archive names its own.
+KB_SOURCE_ARCHIVE = None

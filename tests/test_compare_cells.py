@@ -17,12 +17,13 @@ def cell_html(client, dom_id="widgets--alpha"):
 def test_a_quote_says_whether_it_was_verified(client, sample_kb):
     claim = m.Claim.objects.get(subject__slug="alpha", dimension__slug="widgets", outdated=False)
     excerpt = claim.evidence.first().excerpt
-    assert "Unverified" in cell_html(client)
+    assert "Never captured" in cell_html(client)  # the sample source records no capture
     capture = SourceCapture(excerpt.source.slug, "", "ab12" * 16, "Some words. " + excerpt.text + " More words.")
     assert verification.record([excerpt], {excerpt.source.slug: capture}) == [excerpt]
     cell = cell_html(client)  # verification bumps the content generation: the kept page and column go
     assert "Verified" in cell and "(ab12ab12)" in cell
-    assert 'title="Found word for word in the capture with SHA-256 ' + "ab12" * 16 + '"' in cell
+    assert 'title="Found word for word in the capture (SHA-256 ' + "ab12" * 16 + '), held by this server."' in cell
+    assert "✓</span> Verified" not in cell  # the mark is drawn once, by the stylesheet
 
 
 def test_each_quote_shows_once_then_the_claims_it_bears_on(client, sample_kb):

@@ -313,13 +313,26 @@ def test_source_page_shows_context_verification_and_a_text_fragment_link(client,
     assert f'href="{fragment}' in html
 
 
-def test_unverified_excerpt_is_shown_as_unverified_on_the_source_page(client, db):
-    load_content(DATABASES_KB / "content")
+def test_a_quote_of_a_capture_this_server_lacks_is_captured_elsewhere_with_its_fingerprint(client, db):
+    load_content(DATABASES_KB / "content")  # the content records the capture; no archive was imported
+    sha = m.Source.objects.get(slug="concurrency-guide").capture_sha256
     response = client.get(reverse("kb:source", args=["concurrency-guide"]))
     html = text_of(response)
-    assert html.count("Unverified</span>: no captured text of this source to check it against.") == 3
-    assert "Verified</span> word for word" not in html
+    assert html.count("Captured elsewhere</span>: the text was captured on") == 3
+    fingerprint = f'(fingerprint <code title="SHA-256 {sha}">{sha[:12]}</code>)'
+    assert html.count(f"{fingerprint}, but this server holds no copy") == 3
+    assert "put the capture concurrency-guide.txt in the source archive folder (KB_SOURCE_ARCHIVE)" in html
+    assert "Verified</span> word for word" not in html and "Never captured" not in html
     assert "#:~:text=" not in html  # this source has no URL
+
+
+def test_a_quote_of_a_source_never_captured_says_so(client, sample_kb):
+    m.Capture.objects.all().delete()
+    m.Source.objects.filter(slug="sample").update(capture_sha256="", capture_characters=None, captured=None)
+    m.Excerpt.objects.update(verification=m.Verification.UNVERIFIED, verified_sha256="")
+    html = text_of(client.get(reverse("kb:source", args=["sample"])))
+    assert "Never captured</span>: no capture of this source has been made" in html
+    assert "Captured elsewhere" not in html and "Verified</span>" not in html
 
 
 # Admin: misquotes and uploads ------------------------------------------------------------------

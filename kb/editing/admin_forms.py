@@ -51,7 +51,8 @@ class KBModelForm(forms.ModelForm):
 
 UNVERIFIED_NOTE = (
     "This source has no captured text yet, so this excerpt cannot be checked: it is saved as unverified "
-    "and readers see it marked unverified. Attach the source's text on the source page to verify it."
+    "and readers see it as not checked here (captured elsewhere, or never captured). Attach the source's text "
+    "on the source page to verify it; export_content then writes that text where other clones find it."
 )
 
 

@@ -130,6 +130,11 @@ def archive_file(folder, key):
     return path if path.is_file() else None
 
 
+def first_archive_file(folders, key):
+    """``<key>.txt`` of the first of ``folders`` that holds it, or None."""
+    return next((path for folder in folders if (path := archive_file(folder, key))), None)
+
+
 def is_url(value):
     return value.startswith(("http://", "https://"))
 

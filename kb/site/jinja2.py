@@ -19,6 +19,7 @@ from django.template.defaultfilters import capfirst, date, pluralize
 from django.templatetags.static import static
 from jinja2 import ChainableUndefined, Environment
 
+from kb.evidence.states import quote_status
 from kb.knowledge.urls_memo import reverse
 
 # Forms on the public pages render their widgets with Jinja2 too (Django's engine took a third
@@ -74,5 +75,6 @@ def environment(**options):
     options.setdefault("lstrip_blocks", True)
     env = Environment(**options)
     env.globals.update({"url": url, "static": cached_static, "static_prefix": settings.STATIC_URL})
+    env.globals["quote_status"] = quote_status  # the one decision of a quote's state (kb.evidence.states)
     env.filters.update({"date": cached_date, "pluralize": pluralize, "capfirst": capfirst, "regroup": regroup})
     return env

@@ -13,22 +13,25 @@ from kb.knowledge.signals import content_changed
 
 class Command(BaseCommand):
     help = (
-        "Store the capture of every source whose archive file (<archive>.txt) is in DIR, checking each "
-        "against the fingerprint the content recorded; a source with no fingerprint yet gets one."
+        "Store the capture of every source whose archive file (<archive>.txt) is in one of the folders DIR, "
+        "checking each against the fingerprint the content recorded; a source with no fingerprint yet gets "
+        "one. Folders are searched in the order given: the first that holds a source's file gives its capture "
+        "(so content/captures, the captures that travel with the content, comes before an archive)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("directory", help="Folder of captured texts, <archive>.txt per source.")
+        parser.add_argument("directories", nargs="+", metavar="DIR", help="Folder of captured texts.")
 
-    def handle(self, *args, directory, **options):
-        folder = Path(directory)
-        if not folder.is_dir():
-            raise CommandError(f"{folder}: no such folder of captured texts")
+    def handle(self, *args, directories, **options):
+        folders = [Path(directory) for directory in directories]
+        for folder in folders:
+            if not folder.is_dir():
+                raise CommandError(f"{folder}: no such folder of captured texts")
         stored, same, mismatches = [], 0, []
         with transaction.atomic():
             existing = dict(Capture.objects.values_list("source_id", "sha256"))
             for source in Source.objects.exclude(archive="").order_by("slug"):
-                path = captures.archive_file(folder, source.archive)
+                path = captures.first_archive_file(folders, source.archive)
                 if path is None:
                     continue
                 try:
@@ -61,7 +64,7 @@ class Command(BaseCommand):
             counts = verify_all()
         self.stdout.write(
             self.style.SUCCESS(
-                f"{len(stored)} captures stored, {same} unchanged, from {folder}. Excerpts: "
+                f"{len(stored)} captures stored, {same} unchanged, from {', '.join(map(str, folders))}. Excerpts: "
                 f"{counts[Verification.VERIFIED]} verified, {counts[Verification.UNVERIFIED]} unverified, "
                 f"{counts[Verification.MISMATCH]} not found in their capture."
             )

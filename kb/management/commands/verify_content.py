@@ -22,7 +22,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--content", default=str(settings.KB_CONTENT_DIR), help="Content directory.")
         parser.add_argument(
-            "--sources", help="Check against the <archive>.txt files of this folder instead of the database."
+            "--sources",
+            action="append",
+            help="Check against the <archive>.txt files of this folder instead of the database (repeat it: the "
+            "first folder that holds a source's file gives its capture, e.g. content/captures, then the archive).",
         )
         parser.add_argument(
             "--require-verified", action="store_true", help="Fail when any excerpt is unverified (no capture)."
@@ -34,7 +37,7 @@ class Command(BaseCommand):
         except ContentError as error:
             raise CommandError(str(error)) from None
         expected = {row.key[0]: row.values["capture_sha256"] for row in rows[Source]}
-        found = self.from_folder(Path(sources), rows[Source]) if sources else self.from_database(expected)
+        found = self.from_folders([Path(s) for s in sources], rows[Source]) if sources else self.from_database(expected)
         problems, verified, unverified = [], 0, {}
         for row in rows[Source]:
             capture = found[row.key[0]]
@@ -68,14 +71,15 @@ class Command(BaseCommand):
             raise CommandError(f"{summary} Every excerpt must be verified (--require-verified).")
         self.stdout.write(self.style.SUCCESS(summary))
 
-    def from_folder(self, folder, source_rows):
-        if not folder.is_dir():
-            raise CommandError(f"{folder}: no such folder of captured texts")
+    def from_folders(self, folders, source_rows):
+        for folder in folders:
+            if not folder.is_dir():
+                raise CommandError(f"{folder}: no such folder of captured texts")
         found = {}
         for row in source_rows:
             slug, archive = row.key[0], row.values["archive"]
             capture = SourceCapture(slug, row.values["capture_sha256"])
-            path = captures.archive_file(folder, archive)
+            path = captures.first_archive_file(folders, archive)
             if path is not None:
                 try:
                     extracted = captures.from_file(path)

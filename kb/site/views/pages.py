@@ -20,6 +20,7 @@ from django.utils.text import Truncator
 
 from kb.comparison.table import is_contested
 from kb.evidence.run_records import attach_last_runs, excerpt_context, with_last_run
+from kb.evidence.states import capture_status
 from kb.knowledge.featured import featured_comparisons
 from kb.knowledge.models import (
     Claim,
@@ -281,7 +282,8 @@ def source_list(request):
 
 
 def source_detail(request, slug):
-    source = get_object_or_404(Source.objects.select_related("capture"), slug=slug)
+    source = get_object_or_404(Source.objects.select_related("capture").defer("capture__text"), slug=slug)
+    held_sha256 = source.capture.sha256 if hasattr(source, "capture") else ""
     published_evidence = (
         Evidence.objects.filter(claim__status=Status.PUBLISHED)
         .select_related("claim__subject", "claim__dimension")
@@ -312,6 +314,7 @@ def source_detail(request, slug):
             "nav_section": "sources",
             "og_type": "article",
             "source": source,
+            "capture": capture_status(source, held_sha256),
             "excerpts": excerpts,
             "snippets": snippets,
         },
