@@ -53,6 +53,22 @@ def _capture_fingerprint(source):
     )
 
 
+def _run_record(snippet):
+    """Issue 21: a snippet's last recorded run, as the files write it."""
+    if snippet.ran is None:
+        return None
+    return _compact(
+        [
+            ("ran", _moment(snippet.ran)),
+            ("outcome", snippet.run_outcome),
+            ("runner", snippet.run_runner),
+            ("versions", dict(snippet.run_versions)),
+            ("fingerprint", snippet.run_fingerprint),
+            ("error", snippet.run_error),
+        ]
+    )
+
+
 def export_files():
     """Every content file as ``{relative path: text}``."""
     files = {}
@@ -85,6 +101,12 @@ def export_files():
     relations = defaultdict(list)
     for rel in m.SubjectRelation.objects.select_related("target").order_by("kind", "target__slug"):
         relations[rel.subject_id].append({"kind": rel.kind, "target": rel.target.slug})
+    # Issue 22: the runner of each language of a subject's snippets, and the driver of its programs.
+    runners = defaultdict(list)
+    for run in m.SubjectRunner.objects.order_by("language"):
+        runners[run.subject_id].append(
+            _compact([("language", run.language), ("runner", run.runner), ("driver", run.driver)])
+        )
     for s in m.Subject.objects.select_related("kind").order_by("slug"):
         files[f"{SUBJECTS_DIR}/{s.slug}.yaml"] = dump_yaml(
             _compact(
@@ -95,6 +117,7 @@ def export_files():
                     ("first_release", s.first_release),
                     ("old_slugs", aliases[s.pk]),
                     ("relations", relations[s.pk]),
+                    ("runners", runners[s.pk]),
                     ("summary", s.summary),
                 ]
             )
@@ -164,13 +187,17 @@ def export_files():
                 [
                     ("subject", sn.subject.slug),
                     ("language", sn.language),
+                    ("path", sn.path),  # issue 22
                     ("derived_from", _ref(sn.derived_from)),
                     ("explanation", sn.explanation),
                     ("source_note", sn.source_note),
                     ("runnable", None if sn.runnable else False),
                     ("not_runnable_reason", sn.not_runnable_reason),
                     *_dates(sn),
+                    ("run", _run_record(sn)),  # issue 21
                     ("code", sn.code),
+                    ("check_summary", sn.check_summary),  # issue 22
+                    ("check", sn.check_code),  # issue 22
                 ]
             )
         )

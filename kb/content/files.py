@@ -308,7 +308,7 @@ def _read_featured(rows, path, label):
 def _read_subject(rows, path, label):
     slug = path.stem
     r = Reader(label, _mapping_file(path, label), f"subject {slug!r}")
-    r.check_fields(["name", "kind", "homepage", "first_release", "old_slugs", "relations", "summary"])
+    r.check_fields(["name", "kind", "homepage", "first_release", "old_slugs", "relations", "runners", "summary"])
     values = {
         "name": r.text("name", required=True, single_line=True),
         "kind": (r.slug("kind"),),
@@ -328,6 +328,13 @@ def _read_subject(rows, path, label):
         target = rel.slug("target")
         rel.what = f"relation {kind} {target}"
         rows.add(m.SubjectRelation, ((slug,), kind, (target,)), {}, rel)
+    # Issue 22: the runner of the subject's snippets in each language, and the driver of its programs.
+    for runner in r.items("runners", "runner"):
+        runner.check_fields(["language", "runner", "driver"])
+        language = runner.text("language", required=True, single_line=True)
+        runner.what = f"runner for {language}"
+        values = {"runner": runner.text("runner", required=True, single_line=True), "driver": runner.text("driver")}
+        rows.add(m.SubjectRunner, ((slug,), language), values, runner)
 
 
 def _read_source(rows, path, label):
@@ -424,6 +431,7 @@ def _read_task(rows, path, label):
             [
                 "subject",
                 "language",
+                "path",  # issue 22
                 "derived_from",
                 "explanation",
                 "source_note",
@@ -431,7 +439,10 @@ def _read_task(rows, path, label):
                 "not_runnable_reason",
                 "added",
                 "changed",
+                "run",  # issue 21
                 "code",
+                "check_summary",  # issue 22
+                "check",  # issue 22
             ]
         )
         subject = s.slug("subject")
@@ -447,5 +458,38 @@ def _read_task(rows, path, label):
             "order": order,
             "derived_from": ((derived[0],), derived[1]) if derived else None,
             **s.dates(),
+            # Issue 22: where the program finds it, and the check of what the program does.
+            "path": s.text("path", single_line=True),
+            "check_summary": s.text("check_summary", single_line=True),
+            "check_code": s.text("check"),
+            # Issue 21: the last recorded run.
+            **_read_run(s.mapping("run", f"snippet {subject}/{language}, run")),
         }
         rows.add(m.Snippet, ((slug,), (subject,), language), values, s)
+
+
+def _read_run(r):
+    """A snippet's recorded run: when, the outcome, the runner, the versions it ran with, what ran, the error."""
+    if r is None:
+        return {"ran": None, "run_outcome": "", "run_runner": "", "run_versions": [], "run_fingerprint": "",
+                "run_error": ""}  # fmt: skip
+    r.check_fields(["ran", "outcome", "runner", "versions", "fingerprint", "error"])
+    versions = r.record.get("versions") or {}
+    if not isinstance(versions, dict) or not all(
+        isinstance(name, str) and isinstance(version, str) for name, version in versions.items()
+    ):
+        raise r.error("field 'versions' must map each name to its version in quotes (Python: '3.11.2')")
+    fingerprint = r.text("fingerprint", single_line=True)
+    if fingerprint and not re.fullmatch(r"[0-9a-f]{64}", fingerprint):
+        raise r.error(f"field 'fingerprint' must be 64 lowercase hexadecimal digits, not {fingerprint!r}")
+    ran = r.moment("ran")
+    if ran is None:
+        raise r.error("missing required field 'ran'")
+    return {
+        "ran": ran,
+        "run_outcome": r.text("outcome", required=True, single_line=True),
+        "run_runner": r.text("runner", single_line=True),
+        "run_versions": [[name, version] for name, version in versions.items()],
+        "run_fingerprint": fingerprint,
+        "run_error": r.text("error"),
+    }

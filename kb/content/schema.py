@@ -41,6 +41,8 @@ SPECS = [
     ),
     Spec(m.SubjectAlias, key=("slug",), refs={"subject": m.Subject}),
     Spec(m.SubjectRelation, key=("subject", "kind", "target")),
+    # Issue 22: how a subject's snippets in each language run (subjects/<slug>.yaml: runners).
+    Spec(m.SubjectRunner, key=("subject", "language"), fields=("runner", "driver")),
     Spec(m.DimensionGroup, key=("slug",), fields=("name", "description", "order")),
     Spec(m.Dimension, key=("slug",), fields=("name", "description", "order"), refs={"group": m.DimensionGroup}),
     Spec(
@@ -97,6 +99,17 @@ SPECS = [
             "order",
             "added",
             "changed",
+            # Issue 22: the file a program finds it in, and the check of what the program does.
+            "path",
+            "check_summary",
+            "check_code",
+            # Issue 21: the last recorded run (snippets/<task>.yaml: run).
+            "ran",
+            "run_outcome",
+            "run_runner",
+            "run_versions",
+            "run_fingerprint",
+            "run_error",
         ),
         refs={"derived_from": m.Excerpt},
     ),

@@ -13,7 +13,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from kb.knowledge import models as m
 
 CONTENT_MODELS = (
-    m.SubjectKind, m.Subject, m.SubjectAlias, m.SubjectRelation, m.DimensionGroup, m.Dimension,
+    m.SubjectKind, m.Subject, m.SubjectAlias, m.SubjectRelation, m.SubjectRunner, m.DimensionGroup, m.Dimension,
     m.Source, m.Excerpt, m.Claim, m.Evidence, m.Task, m.Snippet, m.FeaturedComparison,
 )  # fmt: skip
 
