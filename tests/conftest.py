@@ -90,7 +90,9 @@ def _sample_capture_and_run():
         origin="sample.txt", extractor="plain text",
     )  # fmt: skip
     snippet = m.Snippet.objects.order_by("pk").first()
-    m.SnippetRun.objects.create(snippet=snippet, outcome=m.RunOutcome.PASSED, runner="python", ran_at=timezone.now())
+    m.Snippet.objects.filter(pk=snippet.pk).update(
+        ran=timezone.now(), run_outcome=m.RunOutcome.PASSED, run_runner="python", run_versions=[["Python", "3.11"]]
+    )
 
 
 @pytest.fixture(scope="module")
