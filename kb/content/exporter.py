@@ -128,7 +128,7 @@ def export_files():
         excerpts[e.source_id].append(
             _compact([("key", e.key), ("locator", e.locator), ("speaker", e.speaker), *_dates(e), ("text", e.text)])
         )
-    for src in m.Source.objects.order_by("slug"):
+    for src in m.Source.objects.select_related("documents").order_by("slug"):
         files[f"{SOURCES_DIR}/{src.slug}.yaml"] = dump_yaml(
             _compact(
                 [
@@ -142,6 +142,7 @@ def export_files():
                     ("updated", src.updated_on),
                     ("archive", src.archive),
                     ("capture", _capture_fingerprint(src)),
+                    ("documents", src.documents.slug if src.documents else None),  # issue 22
                     ("notes", src.notes),
                     ("excerpts", excerpts[src.pk]),
                 ]

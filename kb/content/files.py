@@ -341,7 +341,7 @@ def _read_source(rows, path, label):
     slug = path.stem
     r = Reader(label, _mapping_file(path, label), f"source {slug!r}")
     fields = ["title", "kind", "author", "publisher", "url", "licence", "published", "updated", "archive", "capture"]
-    r.check_fields([*fields, "notes", "excerpts"])
+    r.check_fields([*fields, "documents", "notes", "excerpts"])  # documents: issue 22
     capture = r.mapping("capture", "capture")
     if capture:
         capture.check_fields(["sha256", "characters", "captured"])
@@ -362,6 +362,8 @@ def _read_source(rows, path, label):
         "capture_sha256": sha256 if capture else "",
         "capture_characters": capture.integer("characters") if capture else None,
         "notes": r.text("notes"),
+        # Issue 22: the subject whose own documentation this is.
+        "documents": (r.slug("documents", required=False),) if r.record.get("documents") else None,
     }
     rows.add(m.Source, (slug,), values, r)
     for order, e in enumerate(r.items("excerpts", "excerpt"), 1):

@@ -63,6 +63,7 @@ SPECS = [
             "capture_characters",
             "notes",
         ),
+        refs={"documents": m.Subject},  # issue 22: the subject whose own documentation it is
     ),
     Spec(m.Excerpt, key=("source", "key"), fields=("text", "locator", "speaker", "order", "added", "changed")),
     Spec(

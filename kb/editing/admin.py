@@ -306,9 +306,10 @@ class SourceAdmin(KBAdmin):
     list_filter = ("kind", "publisher", "updated")
     search_fields = ("title", "slug", "author", "publisher", "url")
     prepopulated_fields = {"slug": ("title",)}
+    autocomplete_fields = ("documents",)
     readonly_fields = ("created", "updated", "capture_summary")
     fieldsets = (
-        (None, {"fields": ("title", "slug", "kind", "author", "publisher", "url", "licence")}),
+        (None, {"fields": ("title", "slug", "kind", "documents", "author", "publisher", "url", "licence")}),
         ("Dates", {"fields": (("published", "updated_on", "captured"),)}),
         (
             "Captured text",

@@ -149,13 +149,13 @@ def as_file(code):
     return code.rstrip("\n") + "\n"
 
 
+# The only variables a snippet's subprocess inherits: none of this project's settings or secrets.
+KEPT_VARIABLES = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT")
+
+
 def clean_environment(directory):
-    """The environment without this project's configuration."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "FLASK_", "PYTHON", "DATABASE_", "KB_"))
-    }
+    """A minimal environment: the locale and search path, nothing of this project's configuration."""
+    env = {name: value for name, value in os.environ.items() if name in KEPT_VARIABLES}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["HOME"] = str(directory)
     return env

@@ -363,6 +363,14 @@ class Source(Rendered, Timestamped):
     )
     notes = models.TextField(blank=True, help_text="Markdown.")
     notes_html = models.TextField(blank=True, editable=False)
+    documents = models.ForeignKey(
+        Subject,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documentation",
+        help_text="For documentation: the subject it is the own documentation of (its makers' docs).",
+    )
 
     history = HistoricalRecords()
 
@@ -371,6 +379,9 @@ class Source(Rendered, Timestamped):
         constraints = [
             models.UniqueConstraint(fields=["slug"], name="unique_source_slug"),
             choices_check("kind", SourceKind, "source_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(documents__isnull=True) | Q(kind="documentation"), name="source_documents_is_documentation"
+            ),
             web_url_check("url", "source_url_http"),
             models.CheckConstraint(
                 condition=Q(capture_sha256="") | Q(capture_sha256__regex=r"^[0-9a-f]{64}$"),
@@ -383,6 +394,10 @@ class Source(Rendered, Timestamped):
 
     def get_absolute_url(self):
         return reverse("kb:source", args=[self.slug])
+
+    def clean(self):
+        if self.documents_id and self.kind != SourceKind.DOCUMENTATION:
+            raise ValidationError({"documents": "Only documentation is a subject's own documentation."})
 
 
 class Capture(models.Model):
@@ -564,13 +579,13 @@ class Claim(Rendered, ContentDated, Timestamped):
     order = models.PositiveIntegerField(default=0)
     excerpts = models.ManyToManyField(Excerpt, through="Evidence", related_name="claims")
     applies_to = models.CharField(
-        max_length=120, blank=True, help_text='The versions it applies to, e.g. "Flask ≥ 2.0" or "Django 5.2".'
+        max_length=120, blank=True, help_text='The versions it applies to, e.g. "≥ 2.0" or "5.2 and later".'
     )
     outdated = models.BooleanField(
         default=False, help_text="No longer true: kept visible when a cell is opened, never drives a badge."
     )
     outdated_since = models.CharField(
-        max_length=120, blank=True, help_text='From when it stopped being true, e.g. "Flask 2.0" or "2021-05".'
+        max_length=120, blank=True, help_text='From when it stopped being true, e.g. "2.0" or "2021-05".'
     )
     superseded_by = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="supersedes",
@@ -762,7 +777,7 @@ class Snippet(Rendered, ContentDated, Timestamped):
 class FeaturedComparison(models.Model):
     """A comparison the home page features: content, never code."""
 
-    path = models.CharField(max_length=400, help_text='Subject slugs joined by "-vs-", e.g. flask-vs-django.')
+    path = models.CharField(max_length=400, help_text='Subject slugs joined by "-vs-", e.g. one-vs-other.')
     title = models.CharField(max_length=200, blank=True)
     note = models.TextField(blank=True, help_text="One line on why it is worth reading.")
     order = models.PositiveIntegerField(default=0)
