@@ -4,7 +4,12 @@ import django.db.models.deletion
 import kb.knowledge.models
 import simple_history.models
 from django.conf import settings
+import importlib
+
 from django.db import migrations, models
+
+
+editors = importlib.import_module("kb.migrations.0002_editors_group")
 
 
 class Migration(migrations.Migration):
@@ -219,4 +224,6 @@ class Migration(migrations.Migration):
             model_name='subjectrunner',
             constraint=models.CheckConstraint(condition=models.Q(('runner__in', ['python', 'sqlite', 'duckdb', 'postgresql'])), name='subject_runner_valid'),
         ),
+        # Editors curate the subjects' snippet runners too: the group is given the kb models as they are now.
+        migrations.RunPython(editors.create_editors_group, migrations.RunPython.noop),
     ]
