@@ -6,6 +6,7 @@ test database's own server when the suite runs on PostgreSQL.
 """
 
 import dataclasses
+import os
 import sqlite3
 from html import unescape
 
@@ -226,7 +227,7 @@ def test_task_page_shows_each_recorded_run_its_engine_and_its_check(client, db):
     assert "ran without error on 3 December 2026" in index and "not run here" in index
 
 
-def test_runners_and_checks_round_trip_and_show_in_the_admin(admin_client, db, tmp_path):
+def test_runners_and_checks_are_edited_in_the_admin_and_the_recorded_run_is_not(admin_client, db):
     load_content(DATABASES_KB / "content")
     duckdb_subject = m.Subject.objects.get(slug="duckdb")
     response = admin_client.get(reverse("admin:kb_subject_change", args=[duckdb_subject.pk]))
@@ -235,3 +236,18 @@ def test_runners_and_checks_round_trip_and_show_in_the_admin(admin_client, db, t
     response = admin_client.get(reverse("admin:kb_snippet_change", args=[upsert.pk]))
     assert b'name="check_code"' in response.content and b'name="check_summary"' in response.content
     assert b'name="run_outcome"' not in response.content, "the recorded run is verify_snippets', not typed in"
+
+
+def test_a_check_runs_only_in_the_snippets_subprocess_never_in_the_web_process(admin_client, client, db, tmp_path):
+    load_content(DATABASES_KB / "content")
+    marker = tmp_path / "check-ran"
+    check = f"import pathlib, os\npathlib.Path({str(marker)!r}).write_text(str(os.getpid()))"
+    m.Snippet.objects.filter(task__slug="upsert", subject__slug="duckdb").update(check_code=check)
+    content_changed()
+    upsert = snippet("upsert", "duckdb")
+    assert client.get(reverse("kb:task", args=["upsert"])).status_code == 200
+    assert admin_client.get(reverse("admin:kb_snippet_change", args=[upsert.pk])).status_code == 200
+    assert not marker.exists(), "pages never run a check"
+    with pytest.raises(CommandError):  # what runs changed: the record no longer matches
+        call_command("verify_snippets", "--task", "upsert")
+    assert marker.exists() and int(marker.read_text()) != os.getpid(), "the check ran in a subprocess of its own"
