@@ -12,6 +12,7 @@ from html import unescape
 
 import duckdb
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
@@ -76,6 +77,16 @@ def test_a_file_of_a_program_is_written_beside_it_and_shares_its_run():
     assert plans["t/other/python"].not_run == "the subject names no runner for python"
     program = plans["t/s/python"].program
     assert run(dataclasses.replace(program, check="assert app.TEXT == 'hi\\n'")).passed
+
+
+def test_a_file_outside_the_programs_folder_is_refused(tmp_path):
+    outside = tmp_path / "outside.txt"
+    program = Program("t", "python", "x = 1", files=(("../" * 12 + str(outside).lstrip("/"), "no"),))
+    outcome = run(program)
+    assert outcome.outcome == "failed" and "not a path inside" in outcome.error and not outside.exists()
+    snippet = m.Snippet(path="../escape.html")
+    with pytest.raises(ValidationError):
+        snippet.clean_fields(exclude=[f.name for f in m.Snippet._meta.fields if f.name != "path"])
 
 
 def test_the_fingerprint_covers_everything_that_runs():

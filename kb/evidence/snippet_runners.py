@@ -255,6 +255,8 @@ def write_python(directory, program):
     (directory / PROGRAM_FILE).write_text(as_file(program.code), encoding="utf-8")
     for relative, text in program.files:
         target = directory / relative
+        if not target.resolve().is_relative_to(directory.resolve()):
+            raise ValueError(f"{relative!r} is not a path inside the program's folder")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     if program.driver or program.check:
@@ -268,7 +270,10 @@ def write_python(directory, program):
 def run_python(program, timeout=RUN_TIMEOUT):
     versions = python_versions(program)
     with tempfile.TemporaryDirectory(prefix="snippet-") as directory:
-        driver = write_python(directory, program)
+        try:
+            driver = write_python(directory, program)
+        except ValueError as error:
+            return Outcome(FAILED, program.runner, versions, error=str(error))
         completed, elapsed, timeout_error = _run([sys.executable, *STRICT_WARNINGS, driver], directory, timeout)
     return _outcome(completed, elapsed, timeout_error, program.runner, versions)
 
