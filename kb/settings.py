@@ -220,6 +220,10 @@ KB_SOURCE_ARCHIVE = Path(os.environ["KB_SOURCE_ARCHIVE"]) if os.environ.get("KB_
 if KB_SOURCE_ARCHIVE is None and _default_archive.is_dir():
     KB_SOURCE_ARCHIVE = _default_archive
 
+# Issue 22: the PostgreSQL server that snippets of subjects whose runner is postgresql run against, each in a
+# transaction rolled back at its end (kb.evidence.snippet_runners). Unset: those snippets are "not run here".
+KB_SNIPPET_POSTGRES_URL = os.environ.get("KB_SNIPPET_POSTGRES_URL", "")
+
 # Security ----------------------------------------------------------------------
 # Production mode (debug off) is strict by default. Serving the production stack over
 # plain HTTP on a laptop needs the explicit opt-out DJANGO_INSECURE_HTTP=1.

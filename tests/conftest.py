@@ -73,10 +73,10 @@ def fixture_archive_dir():
 def sample_kb(db, fixture_content_dir):
     """The small sample knowledge base of tests/fixtures/content, with a capture and a snippet run."""
     call_command("load_content", str(fixture_content_dir), "--reset", verbosity=0)
-    _sample_capture_and_run()
+    _sample_capture()
 
 
-def _sample_capture_and_run():
+def _sample_capture():
     from django.utils import timezone
 
     from kb.evidence.captures import fingerprint, normalise_capture
@@ -89,8 +89,6 @@ def _sample_capture_and_run():
         source=source, text=text, sha256=sha256, characters=characters, captured_at=timezone.now(),
         origin="sample.txt", extractor="plain text",
     )  # fmt: skip
-    snippet = m.Snippet.objects.order_by("pk").first()
-    m.SnippetRun.objects.create(snippet=snippet, outcome=m.RunOutcome.PASSED, runner="python", ran_at=timezone.now())
 
 
 @pytest.fixture(scope="module")

@@ -129,6 +129,7 @@ def build_rows(n, tag):
         target = m.Subject.objects.create(slug=f"{tag}-target-{i}", name=f"Target {tag} {i}", kind=kind)
         m.SubjectAlias.objects.create(slug=f"{tag}-old-{i}", subject=subject)
         m.SubjectRelation.objects.create(subject=subject, kind="extends", target=target)
+        m.SubjectRunner.objects.create(subject=subject, language="python", runner=m.Runner.PYTHON, driver="import app")
         dimension = m.Dimension.objects.create(slug=f"{tag}-dim-{i}", name=f"Dimension {tag} {i}", group=group)
         source = m.Source.objects.create(slug=f"{tag}-source-{i}", title=f"Source {tag} {i}", archive="sample-article")
         excerpt = m.Excerpt.objects.create(source=source, key="quote", text="Alpha is slow to start.")
@@ -148,6 +149,7 @@ LIST_QUERIES = {
     "Subject": 8,  # + kinds filter
     "SubjectAlias": 7,
     "SubjectRelation": 7,
+    "SubjectRunner": 8,  # + the languages in use
     "DimensionGroup": 7,
     "Dimension": 8,  # + groups filter
     "Source": 8,  # + publishers filter
@@ -524,6 +526,7 @@ def test_textareas_are_saved_with_lf_and_no_trailing_whitespace(editor_client, s
         "first_release": "",
         **management_form("aliases"),
         **management_form("relations"),
+        **management_form("runners"),
     }
     response = editor_client.post(admin_url(m.Subject, "change", subject), data)
     assert response.status_code == 302, response.context["errors"]

@@ -7,10 +7,8 @@ Everything here uses files the tests ship or create, and a local HTTP server on
 import functools
 import http.server
 import socket
-import sqlite3
 import threading
 from contextlib import closing
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -23,7 +21,6 @@ from django.utils import timezone
 from kb.content.loader import load_content
 from kb.content.yamlio import ContentError
 from kb.evidence.captures import CaptureError, fingerprint, from_url, normalise_capture
-from kb.evidence.snippet_runners import Program, run
 from kb.evidence.verification import CapturedText, text_fragment
 from kb.knowledge import models as m
 from kb.ops import backup
@@ -416,9 +413,9 @@ def test_admin_refuses_a_differing_capture_unless_replace_is_ticked(editor_clien
 def test_capture_and_snippet_runs_survive_backup_and_restore(tmp_path, fresh_database):  # noqa: F811
     load_content(DATABASES_KB / "content", force=True)
     call_command("import_captures", str(DATABASES_KB / "archive"))
-    call_command("verify_snippets")
     capture = capture_of("indexing-notes")
-    runs = sorted(m.SnippetRun.objects.values_list("outcome", "runner", "error"))
+    runs = sorted(m.Snippet.objects.values_list("run_outcome", "run_runner", "run_error"))
+    assert {"passed", "not-run"} <= {outcome for outcome, _, _ in runs}
     file = tmp_path / "kb.ops.backup"
     backup.backup_database(file)
     backup.restore_database(file, fresh_database.settings_dict, invalidate_pages=False)
@@ -428,70 +425,16 @@ def test_capture_and_snippet_runs_survive_backup_and_restore(tmp_path, fresh_dat
     assert [(c["text"], c["sha256"], c["characters"]) for c in captured if c["sha256"] == capture.sha256] == [
         (capture.text, capture.sha256, capture.characters)
     ]
-    columns, rows = restored["kb_snippetrun"]
+    columns, rows = restored["kb_snippet"]
     assert (
-        sorted((r[columns.index("outcome")], r[columns.index("runner")], r[columns.index("error")]) for r in rows)
+        sorted(
+            (r[columns.index("run_outcome")], r[columns.index("run_runner")], r[columns.index("run_error")])
+            for r in rows
+        )
         == runs
     )
     columns, rows = restored["kb_excerpt"]
     assert sum(r[columns.index("verification")] == "verified" for r in rows) == 6
-
-
-# Snippet runs ------------------------------------------------------------------------------------
-
-
-FAILING_PYTHON = "import flask\n\nraise RuntimeError('written to fail, with ' + flask.__name__)\n"
-
-
-def test_runner_passes_sql_and_reports_a_failing_program_plainly():
-    passed = run(Program("t", "sqlite", "sql", "CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);"))
-    assert passed.passed and passed.runner == "sqlite" and "SQLite" in passed.versions
-    failed = run(Program("t", "sqlite", "sql", "SELECT * FROM no_such_table;"))
-    assert failed.outcome == "failed" and "no such table: no_such_table" in failed.error
-    crashed = run(Program("t", "flask", "python", FAILING_PYTHON))
-    assert crashed.outcome == "failed" and "RuntimeError: written to fail, with flask" in crashed.error
-    assert crashed.versions["Flask"] == "3.1.3" and "Python" in crashed.versions
-    not_run = run(Program("t", "mysql", "mysql", "SELECT 1;"))
-    assert not_run.outcome == "not-run"
-
-
-def test_verify_snippets_records_a_pass_and_a_failure_with_versions(db, capsys):
-    load_content(DATABASES_KB / "content")
-    task = m.Task.objects.get(slug="upsert")
-    flask = m.Subject.objects.create(slug="flask", name="Flask", kind=m.SubjectKind.objects.first())
-    m.Snippet.objects.create(task=task, subject=flask, language="python", code=FAILING_PYTHON)
-    with pytest.raises(CommandError, match="2 passed, 1 failed, 2 not run here"):
-        call_command("verify_snippets")
-    runs = {(r.snippet.subject.slug, r.snippet.task.slug): r for r in m.SnippetRun.objects.select_related("snippet")}
-    passed = runs[("sqlite", "upsert")]
-    assert passed.outcome == m.RunOutcome.PASSED and passed.versions["SQLite"] == sqlite3.sqlite_version
-    failed = runs[("flask", "upsert")]
-    assert failed.outcome == m.RunOutcome.FAILED and failed.versions["Flask"] == "3.1.3"
-    assert "RuntimeError: written to fail" in failed.error
-    assert runs[("mysql", "upsert")].outcome == m.RunOutcome.NOT_RUN
-    assert "FAILED upsert/flask/python" in capsys.readouterr().err
-
-
-def test_task_page_says_how_each_snippet_last_ran(client, db):
-    load_content(DATABASES_KB / "content")
-    url = reverse("kb:task", args=["upsert"])
-    assert text_of(client.get(url)).count("Not run yet.") == 2
-    call_command("verify_snippets")
-    task = m.Task.objects.get(slug="upsert")
-    flask = m.Subject.objects.create(slug="flask", name="Flask", kind=m.SubjectKind.objects.first())
-    broken = m.Snippet.objects.create(task=task, subject=flask, language="python", code=FAILING_PYTHON)
-    m.SnippetRun.objects.create(
-        snippet=broken, outcome=m.RunOutcome.FAILED, runner="python", versions={"Flask": "3.1.3", "Python": "3.11"},
-        ran_at=timezone.now(), error="RuntimeError: written to fail",
-    )  # fmt: skip
-    html = text_of(client.get(url))
-    today = timezone.localdate().strftime("%-d %B %Y")
-    assert f"Ran without error with SQLite {sqlite3.sqlite_version} on {today}." in html
-    assert f"Failed when run with Flask 3.1.3 on {today}." in html and "RuntimeError: written to fail" in html
-    assert "Not run here: there is no runner for MySQL." in html
-    assert "written for each framework" not in html
-    index = text_of(client.get(reverse("kb:snippets")))
-    assert f"ran without error on {today}" in index and "not run here" in index
 
 
 # The second knowledge base: another field, the same engine ----------------------------------------
@@ -509,8 +452,10 @@ def test_databases_kb_loads_round_trips_verifies_runs_and_renders(client, db, tm
     call_command("import_captures", str(DATABASES_KB / "archive"))
     call_command("verify_content", "--content", str(DATABASES_KB / "content"), "--require-verified")
     call_command("verify_snippets")
-    assert "4 runnable snippets: 2 passed, 0 failed, 2 not run here" in capsys.readouterr().out
-    assert set(m.SnippetRun.objects.filter(snippet__language="sql").values_list("outcome", flat=True)) == {"passed"}
+    out = capsys.readouterr().out
+    assert "5 runnable snippets: 3 passed, 0 failed, 2 not run here, 0 with a record that no longer matches" in out
+    sql = m.Snippet.objects.filter(language="sql")
+    assert set(sql.values_list("run_outcome", flat=True)) == {"passed"}
 
     pages = [
         reverse("kb:home"),
@@ -536,24 +481,3 @@ def test_snippet_languages_are_any_pygments_language(db):
     snippet = m.Snippet.objects.get(task__slug="partial-index", subject__slug="postgresql")
     assert snippet.language == "postgresql" and snippet.get_language_display() == "PostgreSQL SQL dialect"
     assert Path(DATABASES_KB / "archive" / "indexing-notes.txt").is_file()
-
-
-def test_verify_snippets_keeps_the_runs_of_the_last_rounds(db):
-    load_content(DATABASES_KB / "content")
-    snippet = m.Snippet.objects.get(task__slug="upsert", subject__slug="sqlite")
-    old = timezone.now() - timedelta(days=30)
-    for day in range(3):
-        m.SnippetRun.objects.create(snippet=snippet, outcome="failed", ran_at=old + timedelta(days=day))
-    call_command("verify_snippets", "--task", "upsert", "--keep", "2", verbosity=0)
-    runs = list(snippet.runs.latest_first())
-    assert [run.outcome for run in runs] == ["passed", "failed"]
-
-
-def test_a_template_runs_record_names_its_program(sample_kb):
-    """verify_snippets names the program that ran a template; the record holds that (PostgreSQL checks lengths)."""
-    snippet = m.Snippet.objects.first()
-    runner = "python (as a template of the Framework With A Long Name program)"
-    run = m.SnippetRun(snippet=snippet, outcome=m.RunOutcome.PASSED, runner=runner, ran_at=timezone.now())
-    run.full_clean()
-    run.save()
-    assert m.SnippetRun.objects.get(pk=run.pk).runner == runner

@@ -63,8 +63,8 @@ KB_MODELS = [model for model in apps.get_app_config("kb").get_models() if model 
 
 
 # Site state, not content: the page-cache generation and the search index are never edited by hand.
-# Captures and snippet runs are shown and attached on their source's and snippet's pages, not on their own.
-INTERNAL_MODELS = {"ContentVersion", "SearchDocument", "Capture", "SnippetRun", "SyncDirectory", "SyncRecord"}
+# Captures are shown and attached on their source's pages, not on their own.
+INTERNAL_MODELS = {"ContentVersion", "SearchDocument", "Capture", "SyncDirectory", "SyncRecord"}
 
 
 def test_every_kb_model_is_in_the_admin():

@@ -1,8 +1,13 @@
 """The real knowledge base in content/: evidence for every claim, a claim for every excerpt."""
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.db.models import Count, F, Q
 
+from kb.evidence.captures import normalise_capture
+from kb.evidence.quotes import is_quoted, normalize
 from kb.knowledge import models as m
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("real_content")]
@@ -13,8 +18,8 @@ def test_every_published_claim_has_an_excerpt():
     assert [str(claim) for claim in bare] == []
 
 
-def test_every_excerpt_belongs_to_a_claim():
-    orphans = m.Excerpt.objects.annotate(n=Count("evidence")).filter(n=0)
+def test_every_excerpt_belongs_to_a_claim_or_is_a_snippets_origin():
+    orphans = m.Excerpt.objects.annotate(n=Count("evidence")).filter(n=0, snippets=None)
     assert [excerpt.ref for excerpt in orphans] == []
 
 
@@ -117,6 +122,66 @@ def test_every_task_has_a_runnable_program_per_compared_framework():
     for task in m.Task.objects.prefetch_related("snippets__subject"):
         programs = {s.subject.slug for s in task.snippets.all() if s.language == m.Language.PYTHON}
         assert len(programs) >= 2, task
+        if task.slug in ("hello-world", "routing", "json-api", "render-template"):
+            assert {"flask", "django", *DOCUMENTED_FRAMEWORKS} <= programs, task
+
+
+def test_every_runnable_program_has_a_check_and_a_recorded_passing_run_on_its_subjects_runner():
+    programs = m.Snippet.objects.filter(runnable=True, language=m.Language.PYTHON, path="")
+    assert (
+        list(programs.filter(Q(check_code="") | Q(check_summary="")).values_list("task__slug", "subject__slug")) == []
+    )
+    assert set(programs.values_list("run_outcome", flat=True)) == {m.RunOutcome.PASSED}
+    runners = set(m.SubjectRunner.objects.values_list("subject__slug", "language"))
+    assert {(s.subject.slug, s.language) for s in programs.select_related("subject")} <= runners
+
+
+# Issue 22: the frameworks beyond Flask and Django answer the rows from their own documentation.
+DOCUMENTED_FRAMEWORKS = ("fastapi", "bottle", "pyramid", "tornado")
+OWN_DOCUMENTATION_MINIMUM = 25  # dimensions answered, of the 45
+
+
+def dimensions_stated_by_own_documentation(subject):
+    """Dimensions with a current published claim about ``subject`` that a quote of its own documentation supports."""
+    claims = (
+        m.Claim.objects.published()
+        .current()
+        .filter(subject=subject, evidence__stance=m.Stance.SUPPORTS, evidence__excerpt__source__documents=subject)
+    )
+    return set(claims.values_list("dimension__slug", flat=True))
+
+
+@pytest.mark.parametrize("slug", DOCUMENTED_FRAMEWORKS)
+def test_each_framework_answers_25_dimensions_from_its_own_documentation(slug):
+    subject = m.Subject.objects.get(slug=slug)
+    answered = dimensions_stated_by_own_documentation(subject)
+    assert len(answered) >= OWN_DOCUMENTATION_MINIMUM, (slug, len(answered), sorted(answered))
+
+
+def test_own_documentation_is_known_from_the_content_not_from_names():
+    """A source counts as a subject's own documentation only when its content says so (``documents``)."""
+    pyramid, tornado = m.Subject.objects.get(slug="pyramid"), m.Subject.objects.get(slug="tornado")
+    assert m.Source.objects.filter(documents=pyramid, kind=m.SourceKind.DOCUMENTATION).count() >= 10
+    before = len(dimensions_stated_by_own_documentation(pyramid))
+    m.Source.objects.filter(documents=pyramid).update(documents=tornado)  # planted: the docs said to be Tornado's
+    assert before >= OWN_DOCUMENTATION_MINIMUM and dimensions_stated_by_own_documentation(pyramid) == set()
+
+
+ARCHIVE = settings.KB_SOURCE_ARCHIVE
+
+
+@pytest.mark.skipif(not (ARCHIVE and Path(ARCHIVE).is_dir()), reason="the source archive is not beside this checkout")
+@pytest.mark.parametrize("slug", DOCUMENTED_FRAMEWORKS)
+def test_every_quote_of_the_frameworks_documentation_is_in_its_archived_capture(slug):
+    excerpts = m.Excerpt.objects.filter(source__documents__slug=slug).select_related("source")
+    assert excerpts.count() >= 50
+    texts = {}
+    for excerpt in excerpts:
+        source = excerpt.source
+        if source.archive not in texts:
+            text = (Path(ARCHIVE) / f"{source.archive}.txt").read_text(encoding="utf-8")
+            texts[source.archive] = normalize(normalise_capture(text))
+        assert is_quoted(excerpt.text, texts[source.archive]), excerpt.ref
 
 
 def test_snippets_say_what_the_source_printed_or_that_it_printed_nothing():

@@ -408,7 +408,7 @@ def test_task_page_shows_snippets_side_by_side(client, sample_kb):
     assert "What the source printed" in html and "The source printed no code." in html
     assert "Alpha ships a widget engine in the box." in html  # derived_from citation
     assert "Needs a Beta installation." in html
-    assert "Ran without error on " in html  # the sample run (kb.evidence.run_records)
+    assert "Ran without error with Python 3.11.7 on 21 November 2026." in html  # the recorded run, from the content
 
 
 # Errors ----------------------------------------------------------------------------

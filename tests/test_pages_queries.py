@@ -30,8 +30,8 @@ PINNED = [
     ("kb:claim", ["beta", "widgets"], 4),
     ("kb:source-list", [], 2),
     ("kb:source", ["sample"], 5),
-    ("kb:snippets", [], 5),  # h10: + the latest run of each snippet
-    ("kb:task", ["hello"], 4),  # h10: + the latest run of each snippet
+    ("kb:snippets", [], 4),  # the recorded run is part of each snippet (issue 21)
+    ("kb:task", ["hello"], 3),  # the recorded run is part of each snippet (issue 21)
     ("kb:search", [], 1),
 ]
 

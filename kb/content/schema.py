@@ -163,6 +163,23 @@ class PairRef(Ref):
         return f"{value[0][0]}/{value[1]}" if value else None
 
 
+class Versions(Type):
+    """What a run ran with: a mapping of names to versions in quotes, kept in the file's order
+    (stored as a list of [name, version] pairs, so every database keeps the order)."""
+
+    def read(self, reader, name, required):
+        value = reader.record.get(name) or {}
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise reader.error(f"field {name!r} must map each name to its version in quotes (Python: '3.11.2')")
+        return [[key, version] for key, version in value.items()]
+
+    def write(self, value):
+        return dict(value) if value else None
+
+    def from_db(self, value):
+        return [list(pair) for pair in value or []]
+
+
 def _same(value):
     return value
 
@@ -310,12 +327,16 @@ RELATION = Spec(
     m.SubjectRelation, key=("subject", "kind", "target"), what="relation", parent="subject",
     fields=(Field("kind", LINE, required=True), Field("target", Ref(m.Subject), required=True)),
 )  # fmt: skip
+RUNNER = Spec(
+    m.SubjectRunner, key=("subject", "language"), what="runner", parent="subject",
+    fields=(Field("language", LINE, required=True), Field("runner", LINE, required=True), Field("driver", TEXT)),
+)  # fmt: skip
 SUBJECT = Spec(
     m.Subject, key=("slug",), what="subject",
     fields=(
         Field("name", LINE, required=True), Field("kind", Ref(m.SubjectKind), required=True),
         Field("homepage", LINE), Field("first_release", Integer()), Nested("old_slugs", ALIAS),
-        Nested("relations", RELATION), Field("summary", TEXT),
+        Nested("relations", RELATION), Nested("runners", RUNNER), Field("summary", TEXT),
     ),
 )  # fmt: skip
 DIMENSION = Spec(
@@ -345,7 +366,7 @@ SOURCE = Spec(
         Block("capture", (Field("sha256", Hex64(), attr="capture_sha256", required=True),
                           Field("characters", Integer(), attr="capture_characters"),
                           Field("captured", DATE))),
-        Field("notes", TEXT), Nested("excerpts", EXCERPT),
+        Field("documents", Ref(m.Subject)), Field("notes", TEXT), Nested("excerpts", EXCERPT),
     ),
 )  # fmt: skip
 EVIDENCE = Spec(
@@ -370,9 +391,13 @@ SNIPPET = Spec(
     m.Snippet, key=("task", "subject", "language"), what="snippet", parent="task", order="position",
     fields=(
         Field("subject", Ref(m.Subject), required=True), Field("language", LINE, required=True),
-        Field("derived_from", PairRef(m.Excerpt, "source-slug/excerpt-key")), Field("explanation", TEXT),
-        Field("source_note", TEXT), Field("runnable", Boolean(default=True)), Field("not_runnable_reason", TEXT),
-        *DATES, Field("code", TEXT, required=True),
+        Field("path", LINE), Field("derived_from", PairRef(m.Excerpt, "source-slug/excerpt-key")),
+        Field("explanation", TEXT), Field("source_note", TEXT), Field("runnable", Boolean(default=True)),
+        Field("not_runnable_reason", TEXT), *DATES,
+        Block("run", (Field("ran", MOMENT, required=True), Field("outcome", LINE, attr="run_outcome", required=True),
+                      Field("runner", LINE, attr="run_runner"), Field("versions", Versions(), attr="run_versions"),
+                      Field("fingerprint", Hex64(), attr="run_fingerprint"), Field("error", TEXT, attr="run_error"))),
+        Field("code", TEXT, required=True), Field("check_summary", LINE), Field("check", TEXT, attr="check_code"),
     ),
 )  # fmt: skip
 TASK = Spec(
@@ -397,7 +422,7 @@ FILES = (
 
 # In dependency order: a spec's key and refs only refer to specs before it; its late refs (to its
 # own model, e.g. a claim's superseded_by) are set once all its rows exist.
-SPECS = (KIND, SUBJECT, ALIAS, RELATION, GROUP, DIMENSION, SOURCE, EXCERPT, CLAIM, EVIDENCE, TASK, SNIPPET, FEATURED)
+SPECS = (KIND, SUBJECT, ALIAS, RELATION, RUNNER, GROUP, DIMENSION, SOURCE, EXCERPT, CLAIM, EVIDENCE, TASK, SNIPPET, FEATURED)
 SPEC_BY_MODEL = {spec.model: spec for spec in SPECS}
 CONTENT_MODELS = tuple(SPEC_BY_MODEL)
 TOP_LEVEL_FILES = frozenset(f.path for f in FILES if not f.folder)

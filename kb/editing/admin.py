@@ -192,6 +192,16 @@ class SubjectRelationInline(KBInline):
         return super().get_queryset(request).select_related("subject", "target")
 
 
+class SubjectRunnerInline(KBStackedInline):
+    """Issue 22: where the subject's snippets run, per language, and the driver of its programs."""
+
+    model = m.SubjectRunner
+    fields = ("language", "runner", "driver")
+    verbose_name = "snippet runner"
+    verbose_name_plural = "snippet runners (the driver runs only in the snippet's sandbox, never in the site)"
+    show_change_link = False
+
+
 @admin.register(m.Subject)
 class SubjectAdmin(KBAdmin):
     list_display = ("name", "slug", "kind", "first_release", "claim_count", "last_changed")
@@ -202,7 +212,7 @@ class SubjectAdmin(KBAdmin):
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("created", "updated")
     fields = ("name", "slug", "kind", "summary", "homepage", "first_release", "created", "updated")
-    inlines = (SubjectAliasInline, SubjectRelationInline)
+    inlines = (SubjectAliasInline, SubjectRelationInline, SubjectRunnerInline)
     preview = True
     claim_count = count_column("claim_count", "claims")
 
@@ -225,6 +235,15 @@ class SubjectRelationAdmin(KBAdmin):
     list_filter = ("kind",)
     search_fields = ("subject__name", "subject__slug", "target__name", "target__slug")
     autocomplete_fields = ("subject", "target")
+
+
+@admin.register(m.SubjectRunner)
+class SubjectRunnerAdmin(KBAdmin):
+    list_display = ("subject", "language", "runner")
+    list_select_related = ("subject",)
+    list_filter = ("runner", "language")
+    search_fields = ("subject__name", "subject__slug", "language", "driver")
+    autocomplete_fields = ("subject",)
 
 
 # Dimensions ----------------------------------------------------------------------
@@ -292,9 +311,10 @@ class SourceAdmin(KBAdmin):
     list_filter = ("kind", "publisher", "updated")
     search_fields = ("title", "slug", "author", "publisher", "url")
     prepopulated_fields = {"slug": ("title",)}
+    autocomplete_fields = ("documents",)
     readonly_fields = ("created", "updated", "capture_summary")
     fieldsets = (
-        (None, {"fields": ("title", "slug", "kind", "author", "publisher", "url", "licence")}),
+        (None, {"fields": ("title", "slug", "kind", "documents", "author", "publisher", "url", "licence")}),
         ("Dates", {"fields": (("published", "updated_on", "captured"),)}),
         (
             "Captured text",
@@ -576,6 +596,8 @@ class EvidenceAdmin(KBAdmin):
 
 # Code snippets --------------------------------------------------------------------------
 
+RUN_RECORD_FIELDS = ("ran", "run_outcome", "run_runner", "run_versions", "run_fingerprint", "run_error")
+
 
 class SnippetInline(KBStackedInline):
     model = m.Snippet
@@ -585,6 +607,9 @@ class SnippetInline(KBStackedInline):
         "explanation",
         ("derived_from", "source_note"),
         ("runnable", "not_runnable_reason"),
+        "path",
+        "check_summary",
+        "check_code",
     )
     autocomplete_fields = ("subject", "derived_from")
 
@@ -612,7 +637,8 @@ class SnippetAdmin(KBAdmin):
     list_filter = ("language", "runnable", "task", "subject")
     search_fields = ("code", "explanation", "task__title", "subject__name", "subject__slug")
     autocomplete_fields = ("task", "subject", "derived_from")
-    readonly_fields = ("created", "updated")
+    # The recorded run is written by verify_snippets --record, never typed in.
+    readonly_fields = ("created", "updated", *RUN_RECORD_FIELDS)
 
 
 @admin.register(m.FeaturedComparison)

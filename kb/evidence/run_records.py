@@ -1,56 +1,80 @@
-"""What readers are told about a snippet's last run and an excerpt's verification."""
+"""What readers are told about a snippet's recorded run and an excerpt's verification, and when a record is stale."""
 
-from django.db.models import OuterRef, Subquery
 from django.utils import formats
 
+from kb.evidence.snippet_runners import NOT_RUN, is_pinned
 from kb.evidence.verification import text_fragment
 from kb.knowledge import models as m
 
 
-def with_last_run(snippets):
-    """``snippets`` (a queryset) annotated with the primary key of each one's latest run."""
-    latest = m.SnippetRun.objects.filter(snippet=OuterRef("pk")).latest_first().values("pk")[:1]
-    return snippets.annotate(last_run_id=Subquery(latest))
-
-
-def attach_last_runs(snippets):
-    """Set ``snippet.last_run`` (or None) on each snippet of a ``with_last_run`` queryset, in one query."""
-    snippets = list(snippets)
-    runs = m.SnippetRun.objects.in_bulk([s.last_run_id for s in snippets if s.last_run_id])
-    for snippet in snippets:
-        snippet.last_run = runs.get(snippet.last_run_id)
-        snippet.run_record = run_record(snippet)
-    return snippets
-
-
-def _versions(run):
-    items = list(run.versions.items())
-    return " and ".join(f"{name} {version}" for name, version in items[:1]) if items else ""
-
-
 def run_record(snippet):
-    """(state, sentence) for a reader: passed, failed, not-run or none, said plainly."""
+    """(state, sentence) for a reader: passed, failed, not-run or none, said plainly, with the runner."""
     if not snippet.runnable:
         return {
             "state": "not-runnable",
             "text": f"Not runnable on its own: {snippet.not_runnable_reason}",
             "short": "not runnable on its own",
         }
-    run = getattr(snippet, "last_run", None)
-    if run is None:
+    if snippet.ran is None:
         return {"state": "none", "text": "Not run yet.", "short": "not run yet"}
-    when = formats.date_format(run.ran_at, "j F Y")
-    with_versions = f" with {_versions(run)}" if run.versions else ""
-    all_versions = ", ".join(f"{name} {version}" for name, version in run.versions.items())
-    if run.outcome == m.RunOutcome.PASSED:
+    when = formats.date_format(snippet.ran, "j F Y")
+    versions = snippet.run_versions
+    with_versions = f" with {versions[0][0]} {versions[0][1]}" if versions else ""
+    if snippet.run_outcome == m.RunOutcome.PASSED:
         text, short = f"Ran without error{with_versions} on {when}.", f"ran without error on {when}"
-    elif run.outcome == m.RunOutcome.FAILED:
+    elif snippet.run_outcome == m.RunOutcome.FAILED:
         text, short = f"Failed when run{with_versions} on {when}.", f"failed on {when}"
     else:
-        text, short = f"Not run here: there is no runner for {snippet.get_language_display()}.", "not run here"
+        reason = snippet.run_error or f"there is no runner for {snippet.get_language_display()}"
+        text, short = f"Not run here: {reason}.", "not run here"
     return {
-        "state": run.outcome, "text": text, "short": short, "versions": all_versions, "error": run.error, "run": run,
+        "state": snippet.run_outcome, "text": text, "short": short, "versions": snippet.run_versions_text,
+        "runner": snippet.run_runner, "error": snippet.run_error if snippet.run_outcome != NOT_RUN else "",
     }  # fmt: skip
+
+
+def record_values(outcome, fingerprint, ran, runner=""):
+    """The snippet fields that record ``outcome`` (a runners.Outcome) as its last run."""
+    return {
+        "ran": ran,
+        "run_outcome": outcome.outcome,
+        "run_runner": runner or outcome.runner,
+        "run_versions": [list(pair) for pair in outcome.versions],
+        "run_fingerprint": fingerprint,
+        "run_error": outcome.error,
+    }
+
+
+def _loose(version):
+    """A platform's version (Python, a system library, a server) up to its last part: 3.11.2 -> 3.11."""
+    parts = version.split(".")
+    return ".".join(parts[:-1]) if len(parts) > 1 else version
+
+
+def stale_reasons(snippet, outcome, fingerprint, runner=""):
+    """Why ``snippet``'s recorded run no longer matches a fresh ``outcome``: [] when it still does.
+
+    A fresh run that could not happen here (no engine) contradicts nothing. Versions of installed
+    distributions must match exactly; a platform's (Python, SQLite, a PostgreSQL server) up to its last part.
+    """
+    if outcome.outcome == NOT_RUN and snippet.run_outcome != NOT_RUN and snippet.ran is not None:
+        return []
+    if snippet.ran is None:
+        return ["it has no recorded run"]
+    reasons = []
+    if snippet.run_fingerprint != fingerprint:
+        reasons.append("what runs (code, files, driver or check) changed since the recorded run")
+    if snippet.run_outcome != outcome.outcome:
+        reasons.append(f"the record says {snippet.run_outcome}, the run {outcome.outcome}")
+    if snippet.run_runner != (runner or outcome.runner):
+        reasons.append(f"the record names the runner {snippet.run_runner!r}, the run {runner or outcome.runner!r}")
+    recorded, fresh = dict(snippet.run_versions), dict(outcome.versions)
+    for name in dict.fromkeys([*recorded, *fresh]):
+        old, new = recorded.get(name), fresh.get(name)
+        same = old == new if is_pinned(name) or None in (old, new) else _loose(old) == _loose(new)
+        if not same:
+            reasons.append(f"{name}: recorded {old or 'absent'}, now {new or 'absent'}")
+    return reasons
 
 
 def excerpt_context(excerpts, source):

@@ -100,6 +100,15 @@ class RunOutcome(models.TextChoices):
     NOT_RUN = "not-run", "Not run here"
 
 
+class Runner(models.TextChoices):
+    """Where a subject's snippets in one language run (kb.evidence.snippet_runners)."""
+
+    PYTHON = "python", "Python: the program in its own interpreter, under the subject's driver"
+    SQLITE = "sqlite", "SQLite: an in-memory database"
+    DUCKDB = "duckdb", "DuckDB: an in-memory database, through its Python package"
+    POSTGRESQL = "postgresql", "PostgreSQL: a rolled-back transaction on the server in KB_SNIPPET_POSTGRES_URL"
+
+
 WEB_URL = URLValidator(schemes=["http", "https"])
 
 
@@ -244,6 +253,44 @@ class SubjectRelation(models.Model):
         return f"{self.subject} {self.get_kind_display()} {self.target}"
 
 
+def validate_relative_path(value):
+    """A file a program finds beside itself: a relative path with no way out of its folder."""
+    parts = value.replace("\\", "/").split("/")
+    if value.startswith(("/", "~")) or ":" in value or any(part in ("", ".", "..") for part in parts):
+        raise ValidationError(f"{value!r} is not a relative path such as templates/index.html.", code="bad_path")
+
+
+class SubjectRunner(models.Model):
+    """How a subject's snippets in one language run: the runner, and the driver of its programs.
+
+    The driver is Python run in the snippet's sandboxed subprocess (never in the web process)
+    before each snippet's check: for a program it imports it and makes a test client, for SQL
+    the runner provides ``connection``. It comes only from content files or staff edits.
+    """
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="runners")
+    language = models.CharField(
+        max_length=40, validators=[validate_language], help_text="The snippets' language, e.g. python or sql."
+    )
+    runner = models.CharField(max_length=20, choices=Runner.choices)
+    driver = models.TextField(
+        blank=True,
+        help_text="Python run in the sandbox before a snippet's check, e.g. import app, then make a test client.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["subject__slug", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "language"], name="unique_runner_per_subject_language"),
+            choices_check("runner", Runner, "subject_runner_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.subject.slug} {self.language}: {self.runner}"
+
+
 # Dimensions ----------------------------------------------------------------
 
 
@@ -322,6 +369,14 @@ class Source(Rendered, Timestamped):
     )
     notes = models.TextField(blank=True, help_text="Markdown.")
     notes_html = models.TextField(blank=True, editable=False)
+    documents = models.ForeignKey(
+        Subject,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documentation",
+        help_text="For documentation: the subject it is the own documentation of (its makers' docs).",
+    )
 
     history = HistoricalRecords()
 
@@ -330,6 +385,9 @@ class Source(Rendered, Timestamped):
         constraints = [
             models.UniqueConstraint(fields=["slug"], name="unique_source_slug"),
             choices_check("kind", SourceKind, "source_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(documents__isnull=True) | Q(kind="documentation"), name="source_documents_is_documentation"
+            ),
             web_url_check("url", "source_url_http"),
             models.CheckConstraint(
                 condition=Q(capture_sha256="") | Q(capture_sha256__regex=r"^[0-9a-f]{64}$"),
@@ -342,6 +400,10 @@ class Source(Rendered, Timestamped):
 
     def get_absolute_url(self):
         return reverse("kb:source", args=[self.slug])
+
+    def clean(self):
+        if self.documents_id and self.kind != SourceKind.DOCUMENTATION:
+            raise ValidationError({"documents": "Only documentation is a subject's own documentation."})
 
 
 class Capture(models.Model):
@@ -523,13 +585,13 @@ class Claim(Rendered, ContentDated, Timestamped):
     order = models.PositiveIntegerField(default=0)
     excerpts = models.ManyToManyField(Excerpt, through="Evidence", related_name="claims")
     applies_to = models.CharField(
-        max_length=120, blank=True, help_text='The versions it applies to, e.g. "Flask ≥ 2.0" or "Django 5.2".'
+        max_length=120, blank=True, help_text='The versions it applies to, e.g. "≥ 2.0" or "5.2 and later".'
     )
     outdated = models.BooleanField(
         default=False, help_text="No longer true: kept visible when a cell is opened, never drives a badge."
     )
     outdated_since = models.CharField(
-        max_length=120, blank=True, help_text='From when it stopped being true, e.g. "Flask 2.0" or "2021-05".'
+        max_length=120, blank=True, help_text='From when it stopped being true, e.g. "2.0" or "2021-05".'
     )
     superseded_by = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="supersedes",
@@ -625,8 +687,8 @@ class Snippet(Rendered, ContentDated, Timestamped):
     markdown_fields = ("explanation", "source_note")
     extra_rendered = ("code_html",)
     content_fields = (
-        "task_id", "subject_id", "language", "code", "explanation", "derived_from_id", "source_note", "runnable",
-        "not_runnable_reason",
+        "task_id", "subject_id", "language", "path", "code", "explanation", "derived_from_id", "source_note",
+        "runnable", "not_runnable_reason", "check_summary", "check_code",
     )  # fmt: skip
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="snippets")
@@ -643,7 +705,35 @@ class Snippet(Rendered, ContentDated, Timestamped):
     source_note_html = models.TextField(blank=True, editable=False)
     runnable = models.BooleanField(default=True)
     not_runnable_reason = models.TextField(blank=True)
+    path = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[validate_relative_path],
+        help_text="Where the program of its task and subject finds it (e.g. templates/index.html): written there "
+        "when that program runs, it has no run of its own.",
+    )
+    check_summary = models.CharField(
+        max_length=300, blank=True, help_text='What the check asserts, in plain words: GET / answers 200 with "Hi".'
+    )
+    check_code = models.TextField(
+        blank=True,
+        help_text="Python assertions run in the snippet's sandbox after its subject's driver (never in the web "
+        "process).",
+    )
     order = models.PositiveIntegerField(default=0)
+    # The last recorded run (verify_snippets --record), content like the rest: exported and loaded.
+    ran = models.DateTimeField(null=True, blank=True, help_text="When the recorded run ran.")
+    run_outcome = models.CharField(max_length=20, choices=RunOutcome.choices, blank=True)
+    run_runner = models.CharField(
+        max_length=200, blank=True, help_text="The runner and engine it ran on, e.g. duckdb, or python (a template)."
+    )
+    run_versions = models.JSONField(
+        default=list, blank=True, help_text="[name, version] pairs: the subject's packages, then the engine."
+    )
+    run_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of what ran (runner, driver, check, code and its files)."
+    )
+    run_error = models.TextField(blank=True, help_text="The end of the error, when it failed.")
 
     history = HistoricalRecords()
 
@@ -656,6 +746,8 @@ class Snippet(Rendered, ContentDated, Timestamped):
             models.CheckConstraint(
                 condition=Q(runnable=True) | ~Q(not_runnable_reason=""), name="snippet_not_runnable_has_reason"
             ),
+            models.CheckConstraint(condition=Q(check_code="") | ~Q(check_summary=""), name="snippet_check_has_summary"),
+            choices_check("run_outcome", RunOutcome, "snippet_recorded_outcome_valid", allow_blank=True),
         ]
 
     def __str__(self):
@@ -670,6 +762,12 @@ class Snippet(Rendered, ContentDated, Timestamped):
     def clean(self):
         if not self.runnable and not self.not_runnable_reason.strip():
             raise ValidationError({"not_runnable_reason": "Say why a snippet cannot be run in isolation."})
+        if self.check_code.strip() and not self.check_summary.strip():
+            raise ValidationError({"check_summary": "Say in plain words what the check asserts."})
+
+    @property
+    def run_versions_text(self):
+        return ", ".join(f"{name} {version}" for name, version in self.run_versions)
 
     @property
     def anchor(self):
@@ -680,42 +778,13 @@ class Snippet(Rendered, ContentDated, Timestamped):
         self.code_html = highlight(self.code, self.language)
 
 
-class SnippetRunQuerySet(models.QuerySet):
-    def latest_first(self):
-        return self.order_by("-ran_at", "-pk")
-
-
-class SnippetRun(models.Model):
-    """One run of a snippet by ``verify_snippets``: the outcome, with what and when it ran."""
-
-    snippet = models.ForeignKey(Snippet, on_delete=models.CASCADE, related_name="runs")
-    outcome = models.CharField(max_length=20, choices=RunOutcome.choices)
-    runner = models.CharField(
-        max_length=200, blank=True, help_text="Which runner ran it, e.g. python, or python as a template of a program."
-    )
-    versions = models.JSONField(default=dict, blank=True, help_text="Package name -> version it ran with.")
-    ran_at = models.DateTimeField()
-    duration_ms = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True, help_text="The first lines of the error, when it failed.")
-
-    objects = SnippetRunQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-ran_at", "-pk"]
-        constraints = [choices_check("outcome", RunOutcome, "snippet_run_outcome_valid")]
-        indexes = [models.Index(fields=["snippet", "-ran_at"], name="snippet_run_latest_idx")]
-
-    def __str__(self):
-        return f"{self.snippet}: {self.outcome} at {self.ran_at:%Y-%m-%d %H:%M}"
-
-
 # Featured comparisons ----------------------------------------------------------
 
 
 class FeaturedComparison(models.Model):
     """A comparison the home page features: content, never code."""
 
-    path = models.CharField(max_length=400, help_text='Subject slugs joined by "-vs-", e.g. flask-vs-django.')
+    path = models.CharField(max_length=400, help_text='Subject slugs joined by "-vs-", e.g. one-vs-other.')
     title = models.CharField(max_length=200, blank=True)
     note = models.TextField(blank=True, help_text="One line on why it is worth reading.")
     order = models.PositiveIntegerField(default=0)

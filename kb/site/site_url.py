@@ -28,7 +28,7 @@ def origin():
 
 
 def absolute(path):
-    """The absolute URL of a site path ("/subjects/flask/" -> "https://example.org/subjects/flask/")."""
+    """The absolute URL of a site path ("/subjects/a/" -> "https://example.org/subjects/a/")."""
     if path.startswith(("http://", "https://")):
         return path
     return origin() + path

@@ -19,7 +19,7 @@ from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
 from kb.comparison.table import is_contested
-from kb.evidence.run_records import attach_last_runs, excerpt_context, with_last_run
+from kb.evidence.run_records import excerpt_context, run_record
 from kb.evidence.states import capture_status
 from kb.knowledge.featured import featured_comparisons
 from kb.knowledge.models import (
@@ -340,19 +340,27 @@ class SnippetFilterForm(forms.Form):
         return self.cleaned_data.get(name) or None
 
 
+def with_run_records(snippets):
+    """The snippets, each with ``run_record``: what a reader is told of its recorded run."""
+    snippets = list(snippets)
+    for snippet in snippets:
+        snippet.run_record = run_record(snippet)
+    return snippets
+
+
 def snippet_index(request):
     tasks = list(Task.objects.order_by("order", "title"))
     subjects = list(Subject.objects.filter(snippets__isnull=False).distinct().order_by("name"))
     form = SnippetFilterForm(request.GET, tasks, subjects)
     task_slug, subject_slug = form.valid_value("task"), form.valid_value("subject")
-    snippets = with_last_run(Snippet.objects.select_related("task", "subject")).order_by(
+    snippets = Snippet.objects.select_related("task", "subject").order_by(
         "task__order", "task__title", "subject__name", "order"
     )
     if task_slug:
         snippets = snippets.filter(task__slug=task_slug)
     if subject_slug:
         snippets = snippets.filter(subject__slug=subject_slug)
-    snippets = attach_last_runs(snippets)
+    snippets = with_run_records(snippets)
     by_task = OrderedDict()
     for snippet in snippets:
         by_task.setdefault(snippet.task_id, {"task": snippet.task, "snippets": []})["snippets"].append(snippet)
@@ -372,8 +380,8 @@ def snippet_index(request):
 
 def task_detail(request, slug):
     task = get_object_or_404(Task, slug=slug)
-    snippets = attach_last_runs(
-        with_last_run(Snippet.objects.filter(task=task))
+    snippets = with_run_records(
+        Snippet.objects.filter(task=task)
         .select_related("subject", "derived_from__source")
         .order_by("subject__name", "order", "pk")
     )
