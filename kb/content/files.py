@@ -333,7 +333,9 @@ def _read_record(rows, spec, r, known, position, prefix=""):
             if block:
                 block.check_fields([inner.name for inner in item.fields])
             for inner in item.fields:
-                values[inner.attr] = _read_field(block or Reader(r.label, Record(), item.name), inner, bool(block))
+                values[inner.attr] = _read_field(
+                    block or Reader(r.label, Record(), item.name), inner, bool(block) and inner.required
+                )
     if spec.parent and spec.parent not in spec.key:
         values[spec.parent] = known[spec.parent]
     if spec.order == "position":
