@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from django import forms
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, F, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -105,7 +105,9 @@ def home(request):
         Prefetch("dimensions", queryset=Dimension.objects.order_by("order", "name"))
     )
     recent = (
-        Claim.objects.published().select_related("subject", "dimension").order_by("-updated", "-pk")[:RECENT_CHANGES]
+        Claim.objects.published()
+        .select_related("subject", "dimension")
+        .order_by(F("changed").desc(nulls_last=True), "-pk")[:RECENT_CHANGES]  # the content's date, not a load's
     )
     return render(
         request,
