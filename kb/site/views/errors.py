@@ -13,8 +13,8 @@ content alike; ``DJANGO_DEBUG_TECHNICAL_404=1`` brings Django's page back.
 import logging
 import sys
 
-from django.db import DatabaseError, InterfaceError, OperationalError
 from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, HttpResponseServerError
 from django.template import loader
 from django.urls import Resolver404, get_resolver
