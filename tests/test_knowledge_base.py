@@ -23,10 +23,26 @@ def test_every_source_names_its_archived_text():
 
 
 def test_articles_carry_no_invented_links():
-    # The article captures carry no URLs; a link appears only when an editor adds a real one.
+    # The article captures carry no URLs. A link appears only when the source's notes say how it was
+    # established (checked against the capture's opening lines); an article without one says so.
     articles = m.Source.objects.filter(kind=m.SourceKind.ARTICLE)
     assert articles.exists()
-    assert list(articles.exclude(url="").values_list("slug", "url")) == []
+    undocumented = [
+        (source.slug, source.url)
+        for source in articles.exclude(url="")
+        if not source.url.startswith("https://") or "checked against the capture's opening lines" not in source.notes
+    ]
+    assert undocumented == []
+    silent = [source.slug for source in articles.filter(url="") if "No public address" not in source.notes]
+    assert silent == []
+
+
+def test_the_two_known_article_addresses_are_recorded():
+    urls = dict(m.Source.objects.filter(slug__in=["jelvix", "inspector"]).values_list("slug", "url"))
+    assert urls == {
+        "jelvix": "https://jelvix.com/blog/django-vs-flask",
+        "inspector": "https://inspector.dev/python-flask-vs-django/",
+    }
 
 
 def test_every_documentation_source_has_a_url_and_a_licence():
@@ -133,3 +149,14 @@ def test_flask_concurrency_is_backed_by_the_flask_documentation():
         assert claim.evidence.filter(
             stance=m.Stance.SUPPORTS, excerpt__source__kind=m.SourceKind.DOCUMENTATION
         ).exists(), claim
+
+
+def test_pages_say_plainly_when_an_article_has_no_public_address(client):
+    soshace = client.get("/sources/soshace/").content.decode()
+    assert "No public address: none is known for this article" in soshace
+    jelvix = client.get("/sources/jelvix/").content.decode()
+    assert '<a href="https://jelvix.com/blog/django-vs-flask" rel="external noopener">' in jelvix
+    table = client.get("/compare/flask-vs-django/").content.decode()
+    assert "(no public address)</span>" in table  # the chip of an article without an address
+    claim = client.get("/claims/flask/microframework/").content.decode()
+    assert "No public address." in claim
