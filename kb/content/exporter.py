@@ -19,6 +19,7 @@ from kb.content.files import (
     SNIPPETS_DIR,
     SOURCES_DIR,
     SUBJECTS_DIR,
+    SYNONYMS_FILE,
 )
 from kb.content.yamlio import dump_yaml
 from kb.knowledge import models as m
@@ -77,6 +78,12 @@ def export_files():
     if featured:
         files[FEATURED_FILE] = dump_yaml(
             [_compact([("path", f.path), ("title", f.title), ("note", f.note)]) for f in featured]
+        )
+
+    synonyms = m.SynonymGroup.objects.order_by("order", "term")
+    if synonyms:
+        files[SYNONYMS_FILE] = dump_yaml(
+            [_compact([("term", g.term), ("words", g.words), ("note", g.note)]) for g in synonyms]
         )
 
     aliases = defaultdict(list)
@@ -196,10 +203,11 @@ def export_content(directory):
     synced = timezone.now()
     files = export_files()
     written, unchanged, removed = [], [], []
-    featured_path = directory / FEATURED_FILE
-    if FEATURED_FILE not in files and featured_path.exists():
-        featured_path.unlink()
-        removed.append(featured_path)
+    for optional in (FEATURED_FILE, SYNONYMS_FILE):
+        optional_path = directory / optional
+        if optional not in files and optional_path.exists():
+            optional_path.unlink()
+            removed.append(optional_path)
     for sub in CONTENT_DIRS:
         (directory / sub).mkdir(parents=True, exist_ok=True)
         for path in sorted((directory / sub).glob("*.yaml")):

@@ -21,11 +21,12 @@ MAX_TEXT = 100_000  # characters in one field; a quote or a snippet is far short
 KINDS_FILE = "kinds.yaml"
 DIMENSIONS_FILE = "dimensions.yaml"
 FEATURED_FILE = "featured.yaml"
+SYNONYMS_FILE = "synonyms.yaml"
 SUBJECTS_DIR = "subjects"
 SOURCES_DIR = "sources"
 CLAIMS_DIR = "claims"
 SNIPPETS_DIR = "snippets"
-TOP_LEVEL_FILES = {KINDS_FILE, DIMENSIONS_FILE, FEATURED_FILE}
+TOP_LEVEL_FILES = {KINDS_FILE, DIMENSIONS_FILE, FEATURED_FILE, SYNONYMS_FILE}
 CONTENT_DIRS = (SUBJECTS_DIR, SOURCES_DIR, CLAIMS_DIR, SNIPPETS_DIR)
 
 
@@ -250,6 +251,7 @@ def read_content(directory):
         (directory / KINDS_FILE, _read_kinds),
         (directory / DIMENSIONS_FILE, _read_dimensions),
         (directory / FEATURED_FILE, _read_featured),
+        (directory / SYNONYMS_FILE, _read_synonyms),
     ]
     for sub, read in ((SUBJECTS_DIR, _read_subject), (SOURCES_DIR, _read_source), (CLAIMS_DIR, _read_claims),
                       (SNIPPETS_DIR, _read_task)):  # fmt: skip
@@ -303,6 +305,19 @@ def _read_featured(rows, path, label):
         r.what = f"featured comparison {comparison!r}"
         values = {"title": r.text("title", single_line=True), "note": r.text("note"), "order": order}
         rows.add(m.FeaturedComparison, (comparison,), values, r)
+
+
+def _read_synonyms(rows, path, label):
+    for order, record in enumerate(_list_file(path, label), 1):
+        r = Reader(label, record, f"synonym group #{order}")
+        r.check_fields(["term", "words", "note"])
+        term = r.slug("term")
+        r.what = f"synonym group {term!r}"
+        words = r.text("words", required=True, single_line=True)
+        if not all(SLUG_RE.match(word) for word in words.split()):
+            raise r.error(f"field 'words' must be words separated by spaces, not {words!r}")
+        values = {"words": " ".join(words.split()), "note": r.text("note"), "order": order}
+        rows.add(m.SynonymGroup, (term,), values, r)
 
 
 def _read_subject(rows, path, label):

@@ -101,6 +101,7 @@ SPECS = [
         refs={"derived_from": m.Excerpt},
     ),
     Spec(m.FeaturedComparison, key=("path",), fields=("title", "note", "order")),
+    Spec(m.SynonymGroup, key=("term",), fields=("words", "note", "order")),
 ]
 
 SPEC_BY_MODEL = {spec.model: spec for spec in SPECS}

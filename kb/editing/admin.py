@@ -622,3 +622,9 @@ class SnippetAdmin(KBAdmin):
 class FeaturedComparisonAdmin(KBAdmin):
     list_display = ("path", "title", "order")
     search_fields = ("path", "title", "note")
+
+
+@admin.register(m.SynonymGroup)
+class SynonymGroupAdmin(KBAdmin):
+    list_display = ("term", "words", "order", "last_changed")
+    search_fields = ("term", "words", "note")

@@ -730,6 +730,34 @@ class FeaturedComparison(models.Model):
         return self.path.split(COMPARE_SEPARATOR)
 
 
+class SynonymGroup(models.Model):
+    """Words that search treats as one where English stemming cannot ("async", "asynchronous"): content.
+
+    Stemming already joins "routes" and "routing"; a group joins words whose stems differ. A query word
+    that is the group's ``term`` or one of its ``words`` matches any of them (kb.site.search).
+    """
+
+    term = models.SlugField(max_length=60, help_text="The group's name and first word, e.g. async.")
+    words = models.CharField(
+        max_length=400, help_text="The other words, separated by spaces, e.g. asynchronous asynchrony."
+    )
+    note = models.TextField(blank=True, help_text="Why these words mean the same here.")
+    order = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "term"]
+        constraints = [models.UniqueConstraint(fields=["term"], name="unique_synonym_group_term")]
+
+    def __str__(self):
+        return " = ".join(self.all_words)
+
+    @property
+    def all_words(self):
+        return [self.term.lower(), *(word.lower() for word in self.words.split())]
+
+
 # Site state ----------------------------------------------------------------------
 
 

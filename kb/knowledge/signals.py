@@ -14,7 +14,7 @@ from kb.knowledge import models as m
 
 CONTENT_MODELS = (
     m.SubjectKind, m.Subject, m.SubjectAlias, m.SubjectRelation, m.DimensionGroup, m.Dimension,
-    m.Source, m.Excerpt, m.Claim, m.Evidence, m.Task, m.Snippet, m.FeaturedComparison,
+    m.Source, m.Excerpt, m.Claim, m.Evidence, m.Task, m.Snippet, m.FeaturedComparison, m.SynonymGroup,
 )  # fmt: skip
 
 
