@@ -26,8 +26,9 @@ PINNED = [
     ("kb:dimension-list", [], 2),
     ("kb:dimension", ["startup"], 5),
     ("kb:dimension", ["widgets"], 5),
-    ("kb:claim", ["alpha", "slow-start"], 4),
-    ("kb:claim", ["beta", "widgets"], 4),
+    # + its public history: versions, evidence versions, their excerpts, the comparison linked, the epoch
+    ("kb:claim", ["alpha", "slow-start"], 4 + 6),
+    ("kb:claim", ["beta", "widgets"], 4 + 6),
     ("kb:source-list", [], 2),
     ("kb:source", ["sample"], 5),
     ("kb:snippets", [], 5),  # h10: + the latest run of each snippet
@@ -103,7 +104,7 @@ def staff_client(client, django_user_model):
 
 @pytest.mark.parametrize(
     ("url", "queries"),
-    [("/subjects/alpha/?preview=1", 7), ("/claims/alpha/fast-start/?preview=1", 3)],
+    [("/subjects/alpha/?preview=1", 7), ("/claims/alpha/fast-start/?preview=1", 3 + 6)],
 )
 def test_staff_preview_query_counts(staff_client, sample_kb, django_assert_num_queries, url, queries):
     # Two more for the session and the user of a logged-in editor.

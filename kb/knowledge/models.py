@@ -122,6 +122,21 @@ class Timestamped(models.Model):
         abstract = True
 
 
+class ContentGenerationStamped(models.Model):
+    """A base of historical records: the content generation in which readers first saw the version.
+
+    Left empty when the record is written and stamped by the bump of the content generation that
+    follows every content change, in its transaction (``kb.knowledge.signals.content_changed``), so
+    single saves and bulk loads alike get the generation of the change. The claim page links each
+    version to the comparison pinned at that generation.
+    """
+
+    content_generation = models.PositiveBigIntegerField(null=True, blank=True, db_index=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class Rendered(models.Model):
     """Markdown fields rendered once, at save time, into ``<field>_html``."""
 
@@ -535,7 +550,7 @@ class Claim(Rendered, ContentDated, Timestamped):
 
     objects = ClaimQuerySet.as_manager()
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[ContentGenerationStamped])
 
     class Meta:
         ordering = ["subject__name", "order", "key"]

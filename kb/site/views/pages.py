@@ -37,6 +37,7 @@ from kb.knowledge.models import (
     Task,
 )
 from kb.site import site_url
+from kb.site.claim_history import claim_history
 from kb.site.jinja2 import FORM_RENDERER
 from kb.site.preview import wants_preview
 
@@ -247,6 +248,7 @@ def claim_detail(request, subject, key):
         .order_by("order", "key")
     )
     sources = list(OrderedDict((e.excerpt.source_id, e.excerpt.source) for e in claim.evidence.all()).values())
+    history, history_subjects = claim_history(claim)
     return render(
         request,
         "kb/claim_detail.html",
@@ -261,6 +263,8 @@ def claim_detail(request, subject, key):
             "preview": preview,
             "same_cell": same_cell,
             "sources": sources,
+            "history": history,
+            "history_subjects": history_subjects,
         },
     )
 

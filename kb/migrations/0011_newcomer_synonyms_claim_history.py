@@ -14,6 +14,15 @@ from kb.site.search_index import clean, clean_markdown, document_id, label_last
 editors = importlib.import_module("kb.migrations.0002_editors_group")
 
 
+def stamp_existing_history(apps, schema_editor):
+    """Claim versions from before generations were recorded: the generation current at this migration."""
+    db = schema_editor.connection.alias
+    version = apps.get_model("kb", "ContentVersion").objects.using(db).filter(pk=1).first()
+    apps.get_model("kb", "HistoricalClaim").objects.using(db).filter(content_generation__isnull=True).update(
+        content_generation=version.generation if version else 0
+    )
+
+
 def labels_last(apps, schema_editor):
     """Search documents of subjects and dimensions put their label after the text (kb.site.search_index)."""
     db = schema_editor.connection.alias
@@ -73,6 +82,12 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('term',), name='unique_synonym_group_term')],
             },
         ),
+        migrations.AddField(
+            model_name="historicalclaim",
+            name="content_generation",
+            field=models.PositiveBigIntegerField(blank=True, db_index=True, editable=False, null=True),
+        ),
+        migrations.RunPython(stamp_existing_history, migrations.RunPython.noop),
         migrations.RunPython(editors.create_editors_group, migrations.RunPython.noop),
         migrations.RunPython(labels_last, migrations.RunPython.noop),
 ]
