@@ -626,5 +626,5 @@ class FeaturedComparisonAdmin(KBAdmin):
 
 @admin.register(m.SynonymGroup)
 class SynonymGroupAdmin(KBAdmin):
-    list_display = ("term", "words", "order", "last_changed")
+    list_display = ("term", "words", "order")
     search_fields = ("term", "words", "note")
