@@ -64,6 +64,8 @@ def test_versions_newest_first_with_diffs_reasons_and_no_account_names(client, e
     versions = re.findall(r'<li class="history-version" id="version-(\d+)"', history)
     assert versions == ["3", "2", "1"]
     assert "published by content files" in history  # the load
+    # dated by the content files' own `changed`, not the time of the load
+    assert '<time datetime="2026-11-21T10:30:00+00:00">21 November 2026, 10:30 UTC</time>: published' in history
     assert history.count("changed by an editor") == 2
     assert EDITOR not in history  # never an account name
     assert "Reason given: The release notes give the figure" in history

@@ -196,7 +196,8 @@ def pinned_url(slugs, epoch, generation):
 def version(versions, record, first, withdrawn=False, changes=(), evidence=()):
     return Version(
         number=len(versions) + 1,
-        when=record["history_date"],
+        # The content's own date (from the files, or the edit's time), not the time a load wrote the record.
+        when=record["changed"] or record["history_date"],
         by=who(record),
         reason=reason_of(record),
         first=first,
@@ -214,7 +215,13 @@ def claim_history(claim):
         m.Claim.history.model.objects.filter(id=claim.pk)
         .order_by("history_date", "history_id")
         .values(
-            "history_date", "history_type", "history_user_id", "history_change_reason", "content_generation", *names
+            "history_date",
+            "history_type",
+            "history_user_id",
+            "history_change_reason",
+            "content_generation",
+            "changed",
+            *names,
         )
     )
     evidence_records = list(
