@@ -26,6 +26,8 @@ from pathlib import Path
 import dj_database_url
 from django.db import connections
 
+from kb.knowledge.models import new_epoch
+
 POSTGRESQL, SQLITE = "postgresql", "sqlite"
 ENGINE_NAMES = {POSTGRESQL: "PostgreSQL", SQLITE: "SQLite"}
 A_ENGINE = {POSTGRESQL: "a PostgreSQL", SQLITE: "an SQLite"}
@@ -315,6 +317,8 @@ def _sqlite_restore(path, settings_dict):
 def fresh_generation(settings_dict, notes=None):
     """Set the content generation to a value never used before; returns it.
 
+    The database keeps its epoch (a restored backup is the same knowledge base, so its pinned
+    versions stay valid); a table with no row gets a new one.
     A plain bump (+1) is not enough after restoring an older backup: the generation
     goes back to an old value, and its successors were already used (and cached)
     by the newer content. The clock in microseconds is past any counter reached by
@@ -331,11 +335,13 @@ def fresh_generation(settings_dict, notes=None):
         with pg_connect(settings_dict) as connection:
             row = connection.execute(f"SELECT generation FROM {table} WHERE id = 1").fetchone()
             generation = max((row[0] if row else 0) + 1, time.time_ns() // 1000)
-            connection.execute(
-                f"INSERT INTO {table} (id, generation, changed) VALUES (1, %s, %s) "
-                "ON CONFLICT (id) DO UPDATE SET generation = EXCLUDED.generation, changed = EXCLUDED.changed",
-                [generation, now],
-            )
+            if row:
+                connection.execute(f"UPDATE {table} SET generation = %s, changed = %s WHERE id = 1", [generation, now])
+            else:
+                connection.execute(
+                    f"INSERT INTO {table} (id, generation, changed, epoch) VALUES (1, %s, %s, %s)",
+                    [generation, now, new_epoch()],
+                )
         return generation
     connection = sqlite3.connect(_sqlite_path(settings_dict))
     try:
@@ -343,11 +349,16 @@ def fresh_generation(settings_dict, notes=None):
             row = connection.execute(f"SELECT generation FROM {table} WHERE id = 1").fetchone()
             generation = max((row[0] if row else 0) + 1, time.time_ns() // 1000)
             # Django stores SQLite datetimes as ISO text without a zone (always UTC with USE_TZ).
-            connection.execute(
-                f"INSERT INTO {table} (id, generation, changed) VALUES (1, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, changed = excluded.changed",
-                [generation, now.replace(tzinfo=None).isoformat(sep=" ")],
-            )
+            changed = now.replace(tzinfo=None).isoformat(sep=" ")
+            if row:
+                connection.execute(
+                    f"UPDATE {table} SET generation = ?, changed = ? WHERE id = 1", [generation, changed]
+                )
+            else:
+                connection.execute(
+                    f"INSERT INTO {table} (id, generation, changed, epoch) VALUES (1, ?, ?, ?)",
+                    [generation, changed, new_epoch()],
+                )
     finally:
         connection.close()
     return generation
