@@ -6,7 +6,7 @@ PY := $(BIN)/python
 SOURCES ?= ../shared/sources
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run serve test install install-test lint format migrate load collectstatic chromium verify clean captures axe replica-test
+.PHONY: run serve test install install-test lint format migrate load collectstatic chromium verify clean captures axe replica-test editor export
 # h10: the folder of captured source texts, when there is one (KB_SOURCE_ARCHIVE, else ../shared/sources if present).
 ARCHIVE := $(or $(KB_SOURCE_ARCHIVE),$(wildcard $(SOURCES)))
 
@@ -40,6 +40,15 @@ SITE_URL = KB_SITE_URL="$${KB_SITE_URL:-http://$(HOST)}"
 
 run: load captures collectstatic  # h10: + captures
 	DJANGO_DEBUG=1 $(SITE_URL) $(PY) manage.py runserver $(HOST)
+
+# h21: the editor's two commands (README, "Editing in the admin"), on the database `make run` serves, with its
+# settings. Any other command runs the same way: DJANGO_DEBUG=1 .venv/bin/python manage.py <command>.
+editor: migrate
+	@test -n "$(NAME)" || { echo "Name the account: make editor NAME=alice" >&2; exit 2; }
+	DJANGO_DEBUG=1 $(PY) manage.py create_editor "$(NAME)"
+
+export: migrate
+	DJANGO_DEBUG=1 $(PY) manage.py export_content content/
 
 # The production stack on this machine: debug off, gunicorn, whitenoise, the page cache.
 # Plain HTTP on localhost needs the explicit opt-out DJANGO_INSECURE_HTTP=1 (production redirects to HTTPS).

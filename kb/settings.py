@@ -35,6 +35,8 @@ def env_list(name, default=""):
 
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
+# Under debug, 404s show the site's own page like production; 1 brings back Django's technical 404.
+KB_DEBUG_TECHNICAL_404 = env_bool("DJANGO_DEBUG_TECHNICAL_404", default=False)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
@@ -84,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Under DJANGO_DEBUG=1 too, an unknown page is the site's own 404 (kb.site.views.errors).
+    "kb.site.views.errors.SiteNotFoundMiddleware",
 ]
 
 ROOT_URLCONF = "kb.urls"

@@ -140,6 +140,7 @@ def build_rows(n, tag):
         task = m.Task.objects.create(slug=f"{tag}-task-{i}", title=f"Task {tag} {i}")
         m.Snippet.objects.create(task=task, subject=subject, language="python", code="print(1)", derived_from=excerpt)
         m.FeaturedComparison.objects.create(path=f"{subject.slug}-vs-{target.slug}")
+        m.SynonymGroup.objects.create(term=f"{tag}-term-{i}", words=f"{tag}-word-{i}")
 
 
 # Queries of each list page for an editor: session, user, the user's and the group's permissions,
@@ -159,6 +160,7 @@ LIST_QUERIES = {
     "Task": 7,
     "Snippet": 10,  # + tasks and subjects filters, and the languages in use (any Pygments language is valid)
     "FeaturedComparison": 7,
+    "SynonymGroup": 7,
 }
 
 

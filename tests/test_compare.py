@@ -227,8 +227,11 @@ def test_a_cell_shows_badge_text_sources_and_opens_to_the_provenance(client, sam
     assert "Widget engine built in" in cell
     # Who said it, closed: a chip per source with its stance as a shape as well as a word.
     summary = cell[: cell.index("</summary>")]
-    assert re.search(r"<span class=\"chip chip--supports\"><span aria-hidden=\"true\">▲</span>Example Press", summary)
-    assert '<span class="visually-hidden"> supports</span>' in summary
+    # (the chip of a source with no public address says so: a title and hidden text, issue 21)
+    assert re.search(
+        r"<span class=\"chip chip--supports\"[^>]*><span aria-hidden=\"true\">▲</span>Example Press", summary
+    )
+    assert '<span class="visually-hidden"> supports (no public address)</span>' in summary
     assert "<p>Alpha ships its own widget engine.</p>" in cell  # body_html, unescaped
     assert "<blockquote>Alpha ships a widget engine in the box.</blockquote>" in cell
     assert "Supports" in cell

@@ -28,7 +28,7 @@ def test_claims_feed_lists_published_claims_newest_first(client, sample_kb):
     first = entries[0]
     assert first.find(f"{ATOM}link").get("href") == "http://testserver/claims/beta/widgets/"
     assert first.findtext(f"{ATOM}updated")
-    assert first.findtext(f"{ATOM}id") == "claim:beta/widgets"
+    assert first.findtext(f"{ATOM}id") == "http://testserver/claims/beta/widgets/"  # a stable URL, not "claim:…"
     assert feed.find(f"{ATOM}link[@rel='self']").get("href") == "http://testserver/feeds/claims/"
 
 

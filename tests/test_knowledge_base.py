@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.db.models import Count, F, Q
 
+from kb.comparison.table import is_contested
 from kb.evidence.captures import normalise_capture
 from kb.evidence.quotes import is_quoted, normalize
 from kb.knowledge import models as m
@@ -28,10 +29,26 @@ def test_every_source_names_its_archived_text():
 
 
 def test_articles_carry_no_invented_links():
-    # The article captures carry no URLs; a link appears only when an editor adds a real one.
+    # The article captures carry no URLs. A link appears only when the source's notes say how it was
+    # established (checked against the capture's opening lines); an article without one says so.
     articles = m.Source.objects.filter(kind=m.SourceKind.ARTICLE)
     assert articles.exists()
-    assert list(articles.exclude(url="").values_list("slug", "url")) == []
+    undocumented = [
+        (source.slug, source.url)
+        for source in articles.exclude(url="")
+        if not source.url.startswith("https://") or "checked against the capture's opening lines" not in source.notes
+    ]
+    assert undocumented == []
+    silent = [source.slug for source in articles.filter(url="") if "No public address" not in source.notes]
+    assert silent == []
+
+
+def test_the_two_known_article_addresses_are_recorded():
+    urls = dict(m.Source.objects.filter(slug__in=["jelvix", "inspector"]).values_list("slug", "url"))
+    assert urls == {
+        "jelvix": "https://jelvix.com/blog/django-vs-flask",
+        "inspector": "https://inspector.dev/python-flask-vs-django/",
+    }
 
 
 def test_every_documentation_source_has_a_url_and_a_licence():
@@ -101,6 +118,101 @@ def test_the_overstatement_rule_catches_a_claim_backed_only_by_qualifications():
 def test_disagreement_is_kept_not_averaged():
     contradicted = m.Evidence.objects.filter(stance=m.Stance.CONTRADICTS, claim__status=m.Status.PUBLISHED)
     assert contradicted.exists(), "no contested cell: disagreements between sources must be kept"
+
+
+def contested_rule_violations(claims):
+    """Contradictions that are not a disagreement on the cell's answer (README: "What makes a cell Contested").
+
+    A cell is Contested when its sources disagree on its answer, so a quote may contradict a claim only
+    when it gives another answer, stated as another current published claim of the same cell that the
+    quote supports; on a dimension with support levels that answer carries a different support level
+    (a quote that gets a detail wrong but agrees on the level qualifies, with the correction in the body
+    or the editor's note); and the quote comes from another source than those that state the claim (one
+    article's two sentences that can both be true qualify each other).
+    """
+    cells = {}
+    for claim in claims.published().current().prefetch_related("evidence__excerpt"):
+        cells.setdefault((claim.subject_id, claim.dimension_id), []).append(claim)
+    problems = []
+    for cell in cells.values():
+        for claim in cell:
+            own_sources = {e.excerpt.source_id for e in claim.evidence.all() if e.stance == m.Stance.SUPPORTS}
+            for evidence in claim.evidence.all():
+                if evidence.stance != m.Stance.CONTRADICTS:
+                    continue
+                answers = [
+                    other
+                    for other in cell
+                    if other.pk != claim.pk
+                    and any(
+                        e.excerpt_id == evidence.excerpt_id and e.stance == m.Stance.SUPPORTS
+                        for e in other.evidence.all()
+                    )
+                    and (not claim.support or other.support != claim.support)
+                ]
+                if not answers:
+                    problems.append(f"{evidence.excerpt.ref} contradicts {claim} but states no other answer")
+                elif evidence.excerpt.source_id in own_sources:
+                    problems.append(f"{evidence.excerpt.ref} contradicts {claim}, which its own source states")
+    return problems
+
+
+def test_contested_means_the_sources_disagree_on_the_answer():
+    assert contested_rule_violations(m.Claim.objects) == []
+
+
+def test_the_contested_rule_catches_a_contradiction_of_a_detail():
+    # Planted: the DEV article calls Django's admin "a desktop application" but agrees it is built in.
+    claim = m.Claim.objects.get(subject__slug="django", key="built-in-admin")
+    evidence = claim.evidence.get(excerpt__source__slug="dev-community", excerpt__key="django-admin")
+    assert evidence.stance == m.Stance.QUALIFIES
+    cell = m.Claim.objects.filter(subject=claim.subject, dimension=claim.dimension)
+    assert not is_contested(list(cell.prefetch_related("evidence")), lambda c: c.evidence.all())
+    evidence.stance = m.Stance.CONTRADICTS
+    evidence.save()
+    assert contested_rule_violations(m.Claim.objects) == [
+        "dev-community/django-admin contradicts Django · Admin interface: "
+        "Full admin interface generated from the models, out of the box but states no other answer"
+    ]
+    assert is_contested(list(cell.prefetch_related("evidence")), lambda c: c.evidence.all())  # the mark it would set
+
+
+def test_the_contested_rule_catches_one_source_contradicting_itself():
+    # Planted: Jelvix's two sentences on Pyramid (used by professionals; aimed at a broad audience) can both be true.
+    professionals = m.Claim.objects.get(subject__slug="pyramid", key="for-professionals")
+    professionals.evidence.filter(excerpt__key="pyramid-broad-audience").update(stance=m.Stance.CONTRADICTS)
+    problems = contested_rule_violations(m.Claim.objects)
+    assert problems == [
+        "jelvix/pyramid-broad-audience contradicts Pyramid · Learning curve: Used by professional programmers, "
+        "which its own source states"
+    ]
+
+
+def test_disagreements_on_the_answer_stay_contested():
+    # Sources that really disagree keep the mark: Flask's docs deny Soshace's reading of "micro".
+    for subject, dimension in [("flask", "philosophy"), ("flask", "scalability"), ("django", "community")]:
+        cell = m.Claim.objects.filter(subject__slug=subject, dimension__slug=dimension).published().current()
+        assert is_contested(list(cell.prefetch_related("evidence")), lambda c: c.evidence.all()), (subject, dimension)
+    for subject, dimension in [("django", "admin"), ("pyramid", "learning-curve"), ("flask", "xss")]:
+        cell = m.Claim.objects.filter(subject__slug=subject, dimension__slug=dimension).published().current()
+        assert not is_contested(list(cell.prefetch_related("evidence")), lambda c: c.evidence.all()), (
+            subject,
+            dimension,
+        )
+
+
+def test_no_current_claim_calls_itself_outdated():
+    # quixote/python-2-4's note began "Outdated." while the claim drove its cell; outdated is a field, not a word.
+    def violations():
+        return list(
+            m.Claim.objects.current()
+            .filter(Q(editor_note__istartswith="outdated") | Q(body__istartswith="outdated"))
+            .values_list("subject__slug", "key")
+        )
+
+    assert violations() == []
+    m.Claim.objects.filter(subject__slug="quixote", key="python-2-4").update(editor_note="Outdated. Planted.")
+    assert violations() == [("quixote", "python-2-4")]
 
 
 def test_comments_are_attributed_to_their_commenter():
@@ -198,3 +310,14 @@ def test_flask_concurrency_is_backed_by_the_flask_documentation():
         assert claim.evidence.filter(
             stance=m.Stance.SUPPORTS, excerpt__source__kind=m.SourceKind.DOCUMENTATION
         ).exists(), claim
+
+
+def test_pages_say_plainly_when_an_article_has_no_public_address(client):
+    soshace = client.get("/sources/soshace/").content.decode()
+    assert "No public address: none is known for this article" in soshace
+    jelvix = client.get("/sources/jelvix/").content.decode()
+    assert '<a href="https://jelvix.com/blog/django-vs-flask" rel="external noopener">' in jelvix
+    table = client.get("/compare/flask-vs-django/").content.decode()
+    assert "(no public address)</span>" in table  # the chip of an article without an address
+    claim = client.get("/claims/flask/microframework/").content.decode()
+    assert "No public address." in claim

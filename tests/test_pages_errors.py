@@ -56,3 +56,31 @@ def test_500_page_stylesheet_exists_unhashed(client):
     from django.conf import settings
 
     assert (settings.STATIC_ROOT / "css" / "site.css").exists()
+
+
+# Issue 21, item 8: `make run` (DJANGO_DEBUG=1) shows the site's own 404, for unknown content and unknown addresses.
+@pytest.mark.parametrize("path", ["/subjects/flaskk/", "/claims/flask/no-such-claim/", "/no/such/page/"])
+def test_debug_404_is_the_sites_own_page(client, db, settings, path):
+    settings.DEBUG = True
+    response = client.get(path)
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "<h1>Page not found</h1>" in html
+    assert "technical_404" not in html and "Django tried these URL patterns" not in html
+    assert "<title>Page not found" in html
+
+
+def test_debug_technical_404_can_be_asked_for(client, db, settings):
+    settings.DEBUG = True
+    settings.KB_DEBUG_TECHNICAL_404 = True
+    response = client.get("/subjects/flaskk/")
+    assert response.status_code == 404
+    assert "<h1>Page not found</h1>" not in response.content.decode()
+
+
+def test_debug_unknown_comparison_and_subject_look_alike(client, db, settings):
+    settings.DEBUG = True
+    subject = client.get("/subjects/flaskk/").content.decode()
+    comparison = client.get("/compare/flaskk-vs-djangoo/").content.decode()
+    assert 'rel="stylesheet"' in subject and 'rel="stylesheet"' in comparison
+    assert "<h1>" in subject and "<h1>" in comparison

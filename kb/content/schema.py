@@ -97,6 +97,22 @@ class ComparisonPath(Text):
         return value
 
 
+class Words(Text):
+    """Words separated by spaces, each a slug (kept with single spaces between them)."""
+
+    def __init__(self):
+        super().__init__(single_line=True)
+
+    def read(self, reader, name, required):
+        value = reader.text(name, required=required, single_line=True)
+        if not all(SLUG_RE.match(word) for word in value.split()):
+            raise reader.error(f"field {name!r} must be words separated by spaces, not {value!r}")
+        return " ".join(value.split())
+
+    def from_db(self, value):
+        return " ".join((value or "").split())
+
+
 class Integer(Type):
     def __init__(self, default=None):
         self.default = default
@@ -410,10 +426,16 @@ FEATURED = Spec(
     fields=(Field("path", ComparisonPath(), required=True), Field("title", LINE), Field("note", TEXT)),
 )  # fmt: skip
 
+SYNONYMS = Spec(
+    m.SynonymGroup, key=("term",), what="synonym group", order="position",
+    fields=(Field("term", SLUG, required=True), Field("words", Words(), required=True), Field("note", TEXT)),
+)  # fmt: skip
+
 FILES = (
     FileType("kinds.yaml", KIND, many=True),
     FileType("dimensions.yaml", GROUP, many=True),
     FileType("featured.yaml", FEATURED, many=True, optional=True),
+    FileType("synonyms.yaml", SYNONYMS, many=True, optional=True),
     FileType("subjects/{}.yaml", SUBJECT, named_by="slug"),
     FileType("sources/{}.yaml", SOURCE, named_by="slug"),
     FileType("claims/{}.yaml", CLAIM, many=True, named_by="subject"),

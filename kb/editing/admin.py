@@ -75,6 +75,12 @@ def doomed_evidence_claims(evidence):
     return list(claims)
 
 
+@admin.display(description="last changed", ordering="changed")
+def content_last_changed(obj):
+    """A record's own content date (``changed``: from the files or an edit here), not the time it was loaded."""
+    return timezone.localtime(obj.changed).date() if obj.changed else None
+
+
 class KBAdmin(SimpleHistoryAdmin):
     """What every knowledge-base admin shares: clean text, history diffs, links to the public page."""
 
@@ -97,6 +103,7 @@ class KBAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="last changed", ordering="updated")
     def last_changed(self, obj):
+        """When the row last changed; claims, excerpts and snippets show their content date instead."""
         return timezone.localtime(obj.updated).date()
 
     # The public page: a draft opens as a staff preview.
@@ -379,14 +386,14 @@ class SourceAdmin(KBAdmin):
 @admin.register(m.Excerpt)
 class ExcerptAdmin(KBAdmin):
     form = ExcerptForm
-    list_display = ("__str__", "quote", "locator", "speaker", "verification", "claim_count", "last_changed")
+    list_display = ("__str__", "quote", "locator", "speaker", "verification", "claim_count", content_last_changed)
     list_select_related = ("source",)
     list_filter = ("verification", "source__kind", "source")
     search_fields = ("key", "text", "locator", "speaker", "source__slug", "source__title")
     autocomplete_fields = ("source",)
-    readonly_fields = ("verification_status", "cited_by", "created", "updated")
+    readonly_fields = ("verification_status", "cited_by", "added", "changed")
     fields = (
-        "source", "key", "text", "locator", "speaker", "order", "verification_status", "cited_by", "created", "updated",
+        "source", "key", "text", "locator", "speaker", "order", "verification_status", "cited_by", "added", "changed",
     )  # fmt: skip
     claim_count = count_column("claim_count", "claims")
 
@@ -475,7 +482,7 @@ class EvidenceFilter(admin.SimpleListFilter):
 @admin.register(m.Claim)
 class ClaimAdmin(KBAdmin):
     form = ClaimForm
-    list_display = ("cell", "subject", "dimension", "support", "status", "excerpt_count", "last_changed")
+    list_display = ("cell", "subject", "dimension", "support", "status", "excerpt_count", content_last_changed)
     list_select_related = ("subject", "dimension")
     list_filter = (
         "status", "support", "outdated", EvidenceFilter, "subject__kind", "dimension__group", "dimension", "subject",
@@ -483,7 +490,7 @@ class ClaimAdmin(KBAdmin):
     search_fields = ("cell", "key", "body", "editor_note", "subject__name", "subject__slug", "dimension__name")
     autocomplete_fields = ("subject", "dimension", "superseded_by")
     prepopulated_fields = {"key": ("cell",)}
-    readonly_fields = ("created", "updated")
+    readonly_fields = ("added", "changed")
     fieldsets = (
         (None, {"fields": ("subject", "dimension", "cell", "key", "support", "applies_to", "status", "order")}),
         ("Text", {"fields": ("body", "editor_note")}),
@@ -495,7 +502,8 @@ class ClaimAdmin(KBAdmin):
                 "but never drives a badge, the Contested mark, the filters or the summary.",
             },
         ),
-        ("Record", {"fields": (("created", "updated"),)}),
+        # The content's own dates (from the files, or set by saving here), never the time of a load.
+        ("Dates", {"fields": (("added", "changed"),)}),
     )
     inlines = (EvidenceInline,)
     actions = ("publish", "unpublish", "mark_for_review")
@@ -632,7 +640,7 @@ class TaskAdmin(KBAdmin):
 
 @admin.register(m.Snippet)
 class SnippetAdmin(KBAdmin):
-    list_display = ("task", "subject", "language", "runnable", "derived_from", "last_changed")
+    list_display = ("task", "subject", "language", "runnable", "derived_from", content_last_changed)
     list_select_related = ("task", "subject", "derived_from__source")
     list_filter = ("language", "runnable", "task", "subject")
     search_fields = ("code", "explanation", "task__title", "subject__name", "subject__slug")
@@ -645,3 +653,9 @@ class SnippetAdmin(KBAdmin):
 class FeaturedComparisonAdmin(KBAdmin):
     list_display = ("path", "title", "order")
     search_fields = ("path", "title", "note")
+
+
+@admin.register(m.SynonymGroup)
+class SynonymGroupAdmin(KBAdmin):
+    list_display = ("term", "words", "order")
+    search_fields = ("term", "words", "note")

@@ -131,6 +131,21 @@ class Timestamped(models.Model):
         abstract = True
 
 
+class ContentGenerationStamped(models.Model):
+    """A base of historical records: the content generation in which readers first saw the version.
+
+    Left empty when the record is written and stamped by the bump of the content generation that
+    follows every content change, in its transaction (``kb.knowledge.signals.content_changed``), so
+    single saves and bulk loads alike get the generation of the change. The claim page links each
+    version to the comparison pinned at that generation.
+    """
+
+    content_generation = models.PositiveBigIntegerField(null=True, blank=True, db_index=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class Rendered(models.Model):
     """Markdown fields rendered once, at save time, into ``<field>_html``."""
 
@@ -603,7 +618,7 @@ class Claim(Rendered, ContentDated, Timestamped):
 
     objects = ClaimQuerySet.as_manager()
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[ContentGenerationStamped])
 
     class Meta:
         ordering = ["subject__name", "order", "key"]
@@ -804,6 +819,34 @@ class FeaturedComparison(models.Model):
     @property
     def slugs(self):
         return self.path.split(COMPARE_SEPARATOR)
+
+
+class SynonymGroup(models.Model):
+    """Words that search treats as one where English stemming cannot ("async", "asynchronous"): content.
+
+    Stemming already joins "routes" and "routing"; a group joins words whose stems differ. A query word
+    that is the group's ``term`` or one of its ``words`` matches any of them (kb.site.search).
+    """
+
+    term = models.SlugField(max_length=60, help_text="The group's name and first word, e.g. async.")
+    words = models.CharField(
+        max_length=400, help_text="The other words, separated by spaces, e.g. asynchronous asynchrony."
+    )
+    note = models.TextField(blank=True, help_text="Why these words mean the same here.")
+    order = models.PositiveIntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "term"]
+        constraints = [models.UniqueConstraint(fields=["term"], name="unique_synonym_group_term")]
+
+    def __str__(self):
+        return " = ".join(self.all_words)
+
+    @property
+    def all_words(self):
+        return [self.term.lower(), *(word.lower() for word in self.words.split())]
 
 
 # Site state ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ row, run inside bulk_write() so that they bump once, not once per row.
 import threading
 from contextlib import contextmanager
 
+from django.db.models import Subquery
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from kb.content.schema import CONTENT_MODELS
@@ -24,6 +25,15 @@ def content_changed(sender=None, **kwargs):
         _state.changed = True
         return
     m.ContentVersion.objects.bump()
+    stamp_history()
+
+
+def stamp_history():
+    """Claim versions written since the last bump get the generation that now shows them (one UPDATE)."""
+    generation = m.ContentVersion.objects.filter(pk=1).values("generation")[:1]
+    m.Claim.history.model.objects.filter(content_generation__isnull=True).update(
+        content_generation=Subquery(generation)
+    )
 
 
 @contextmanager

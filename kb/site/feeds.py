@@ -10,7 +10,9 @@ What a feed reader gets is safe and cannot fail:
   raises on one): they are removed from every text the feed writes;
 - links are absolute on the configured site origin (KB_SITE_URL), never the request's Host;
 - each entry's published and updated times are the claim's own content dates
-  (``Claim.added`` / ``Claim.changed``, from the content files), not the time of a load.
+  (``Claim.added`` / ``Claim.changed``, from the content files), not the time of a load;
+- an entry's id in the claims and subject feeds is the claim's permanent URL on the site
+  origin (``ClaimEntryIds``), the same at every change of the claim.
 """
 
 from django.contrib.syndication.views import Feed
@@ -35,7 +37,7 @@ def recent_claims():
     return (
         Claim.objects.published()
         .with_evidence()
-        .annotate(last_changed=Coalesce("changed", "added", "updated"))
+        .annotate(last_changed=Coalesce("changed", "added"))
         .order_by(F("last_changed").desc(), "-pk")
     )
 
@@ -67,16 +69,25 @@ class ClaimsFeed(Feed):
     item_guid_is_permalink = False
 
     def item_pubdate(self, item):
-        return item.added or item.created
+        return item.added or item.changed
 
     def item_updateddate(self, item):
-        return item.changed or item.added or item.updated
+        return item.changed or item.added
 
     def item_categories(self, item):
         return [strip_control(item.subject.name), strip_control(item.dimension.name)]
 
 
-class RecentClaimsFeed(ClaimsFeed):
+class ClaimEntryIds:
+    """Entry ids that are stable URLs: the claim's absolute page address (an entry is one claim)."""
+
+    def item_guid(self, item):
+        return site_url.absolute(item.get_absolute_url())
+
+    item_guid_is_permalink = True
+
+
+class RecentClaimsFeed(ClaimEntryIds, ClaimsFeed):
     title = f"{SITE_NAME}: recently changed claims"
     subtitle = "Published claims, newest change first, each with the sources it quotes."
 
@@ -90,7 +101,7 @@ class RecentClaimsFeed(ClaimsFeed):
         return recent_claims()[:FEED_SIZE]
 
 
-class SubjectClaimsFeed(ClaimsFeed):
+class SubjectClaimsFeed(ClaimEntryIds, ClaimsFeed):
     def get_object(self, request, slug):
         try:
             return Subject.objects.get(slug=slug)

@@ -15,14 +15,16 @@ of :mod:`kb.site.search_index` (one per public object; titles weigh more than bo
   highlighted with ``highlight()`` and ``snippet()``;
 - anything else: every word as a case-insensitive substring of the documents.
 
-Every word of the query must match (stemmed: "routes" finds "routing"). The query is
-reduced to plain words before it reaches an engine, and goes in as a parameter: user
-input never becomes query syntax. Each kind ranks at most ``CANDIDATES`` matching
+Every word of the query must match (stemmed: "routes" finds "routing"). Where stems differ
+("async", "asynchronous", "asynchrony"), the content's synonym groups (``content/synonyms.yaml``,
+:class:`~kb.knowledge.models.SynonymGroup`) join them: a query word of a group matches any word of
+it. The query is reduced to plain words before it reaches an engine, and goes in as a parameter:
+user input never becomes query syntax. Each kind ranks at most ``CANDIDATES`` matching
 documents (taken in index order) so that a word found in every document costs no more
 than a rare one; headlines are computed only for the rows shown.
 
-A search runs a fixed number of queries: one that ranks and highlights every group,
-then one per group with results to load its objects (``select_related``). Only published
+A search runs a fixed number of queries: one for the synonym groups, one that ranks and
+highlights every group, then one per group with results to load its objects (``select_related``). Only published
 claims and public objects are ever returned.
 """
 
@@ -34,7 +36,7 @@ from django.db.models import Q
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from kb.knowledge.models import Claim, Dimension, Excerpt, SearchDocument, Snippet, Subject
+from kb.knowledge.models import Claim, Dimension, Excerpt, SearchDocument, Snippet, Subject, SynonymGroup
 from kb.site.search_index import document_id_range
 
 MAX_QUERY_LENGTH = 200
@@ -93,6 +95,29 @@ def terms_of(query):
     return _WORD.findall(query)[:MAX_TERMS]
 
 
+def expand(terms, groups=None):
+    """Each query word with its synonyms: ``[("async", "asynchronous", ...), ("views",)]``, the word first.
+
+    ``groups``: lists of words that mean the same (default: the content's synonym groups, one query).
+    """
+    if groups is None:
+        groups = [group.all_words for group in SynonymGroup.objects.only("term", "words")]
+    synonyms = {}
+    for words in groups:
+        for word in words:
+            synonyms.setdefault(word, []).extend(other for other in words if other != word)
+    expanded = []
+    for term in terms:
+        alternatives = [term, *synonyms.get(term.lower(), [])]
+        expanded.append(tuple(dict.fromkeys(alternatives)))
+    return expanded
+
+
+def _alternatives(terms):
+    """Plain words (``terms_of``) or their expansions (``expand``), as tuples of alternatives."""
+    return [(term,) if isinstance(term, str) else tuple(term) for term in terms]
+
+
 def highlighted(text):
     """Safe HTML: ``text`` escaped, with only the engine's sentinels turned into ``<mark>``."""
     html = str(escape(text or "")).replace(LT, "&lt;").replace(GT, "&gt;")
@@ -141,13 +166,17 @@ class Hit:
 def prefix_tsquery(terms):
     """A ``to_tsquery`` text from plain words: each quoted, a prefix when long enough, all required.
 
+    ``terms``: words, or tuples of alternatives (synonyms), any one of which may match.
     ``terms_of`` keeps letters and digits only, so no tsquery syntax can get in; quoting and
     doubling quotes and backslashes keeps it so even if that ever changed.
     """
     parts = []
-    for term in terms:
-        quoted = "'{}'".format(term.replace("\\", "\\\\").replace("'", "''"))
-        parts.append(quoted + (":*" if len(term) >= MIN_PREFIX else ""))
+    for alternatives in _alternatives(terms):
+        words = []
+        for term in alternatives:
+            quoted = "'{}'".format(term.replace("\\", "\\\\").replace("'", "''"))
+            words.append(quoted + (":*" if len(term) >= MIN_PREFIX else ""))
+        parts.append(words[0] if len(words) == 1 else "(" + " | ".join(words) + ")")
     return " & ".join(parts)
 
 
@@ -187,9 +216,17 @@ def _postgresql(connection, terms, limit):
 def _fts5_query(terms):
     """An FTS5 query from plain words: each a quoted string (a prefix when long enough), all required.
 
-    Never raw input: ``"async" *`` matches "asynchronous" too.
+    Never raw input: ``"async" *`` matches "asynchronous" too; synonyms go in as ``(... OR ...)``.
     """
-    return " ".join('"{}"{}'.format(term.replace('"', '""'), " *" if len(term) >= MIN_PREFIX else "") for term in terms)
+
+    def word(term):
+        return '"{}"{}'.format(term.replace('"', '""'), " *" if len(term) >= MIN_PREFIX else "")
+
+    parts = []
+    for alternatives in _alternatives(terms):
+        words = [word(term) for term in alternatives]
+        parts.append(words[0] if len(words) == 1 else "(" + " OR ".join(words) + ")")
+    return " AND ".join(parts)  # explicit: FTS5 takes no implicit AND after a parenthesised group
 
 
 def _sqlite(connection, terms, limit):
@@ -239,15 +276,19 @@ def _hits_by_kind(rows):
 
 
 def _mark_terms(text, terms):
-    pattern = re.compile("|".join(re.escape(term) for term in terms), re.IGNORECASE)
+    words = [term for alternatives in _alternatives(terms) for term in alternatives]
+    pattern = re.compile("|".join(re.escape(term) for term in words), re.IGNORECASE)
     return pattern.sub(lambda match: f"{START}{match[0]}{STOP}", text)
 
 
 def _substring(connection, terms, limit):
     """Any other database: every word a case-insensitive substring of the title or the body."""
     condition = Q()
-    for term in terms:
-        condition &= Q(title__icontains=term) | Q(body__icontains=term)
+    for alternatives in _alternatives(terms):
+        either = Q()
+        for term in alternatives:
+            either |= Q(title__icontains=term) | Q(body__icontains=term)
+        condition &= either
     hits = {}
     for group in GROUPS:
         documents = (
@@ -275,7 +316,7 @@ def search(raw_query, per_group=PER_GROUP):
         return SearchResults(query=query, groups=groups)
     connection = connections[router.db_for_read(SearchDocument)]
     engine = ENGINES.get(connection.vendor, _substring)
-    hits = engine(connection, terms, per_group + 1)
+    hits = engine(connection, expand(terms), per_group + 1)
     for group, result in zip(GROUPS, groups, strict=True):
         found = hits[group.kind]
         shown = found[:per_group]

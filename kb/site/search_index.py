@@ -5,8 +5,8 @@ What each object's document says (its title is weighted above its body by both e
 ========== ======================================== ==============================================
 kind       title                                    body
 ========== ======================================== ==============================================
-subject    name                                     kind name, summary
-dimension  name                                     group name, description
+subject    name                                     summary · kind name
+dimension  name                                     description · group name
 claim      subject · dimension: cell                body, editor's note (public only when published)
 excerpt    source title · speaker · locator         the quoted text
 snippet    task title · subject                     explanation, code
@@ -76,6 +76,12 @@ def _join(*parts, sep=" "):
     return sep.join(part for part in parts if part)
 
 
+def label_last(text, label):
+    """A body whose label (a subject's kind, a dimension's group) stays searchable but never reads as
+    the start of its text in a result snippet ("An asynchronous … · Web framework")."""
+    return _join(text, label, sep=" · ")
+
+
 @dataclass(frozen=True)
 class Spec:
     """How one kind of object becomes documents: the columns read, and the document built from them."""
@@ -111,13 +117,13 @@ SPECS = {
             m.SearchKind.SUBJECT,
             m.Subject,
             ("pk", "name", "kind__name", "summary"),
-            lambda name, kind, summary: (name, _join(kind, clean_markdown(summary)), True),
+            lambda name, kind, summary: (name, label_last(clean_markdown(summary), kind), True),
         ),
         Spec(
             m.SearchKind.DIMENSION,
             m.Dimension,
             ("pk", "name", "group__name", "description"),
-            lambda name, group, description: (name, _join(group, clean_markdown(description)), True),
+            lambda name, group, description: (name, label_last(clean_markdown(description), group), True),
         ),
         Spec(
             m.SearchKind.CLAIM,

@@ -7,11 +7,27 @@
   fixes it; with ``--keep-serving`` (`make serve`) the site keeps serving the last good database.
 """
 
+import os
+import shlex
+import sys
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from kb.content.loader import SyncConflictError, load_content
 from kb.content.yamlio import ContentError
+
+
+def command_line(*args):
+    """The command to run next, exactly as it runs in this environment (printed in the notes below).
+
+    This Python, named relative to the working directory when it lies inside it (``.venv/bin/python``),
+    and, under debug (`make run`), the ``DJANGO_DEBUG=1`` the development server runs with; production
+    (`make serve`, a server) runs it in its own environment.
+    """
+    python = os.path.relpath(sys.executable) if sys.executable.startswith(os.getcwd() + os.sep) else sys.executable
+    prefix = ["DJANGO_DEBUG=1"] if settings.DEBUG else []
+    return " ".join([*prefix, shlex.quote(python), "manage.py", *(shlex.quote(str(arg)) for arg in args)])
 
 
 class Command(BaseCommand):
@@ -37,7 +53,7 @@ class Command(BaseCommand):
                 [
                     "WARNING: the content files were NOT loaded; the site starts on the current database.",
                     error.message,
-                    f"Then run: python manage.py load_content {directory}",
+                    f"Then run: {command_line('load_content', directory)}",
                 ]
             )
             return
@@ -49,7 +65,7 @@ class Command(BaseCommand):
                     "WARNING: a content file is broken; nothing was loaded and the site keeps serving "
                     "the last good database.",
                     str(error),
-                    f"Fix the file, then run: python manage.py load_content {directory}",
+                    f"Fix the file, then run: {command_line('load_content', directory)}",
                 ]
             )
             return
@@ -58,7 +74,7 @@ class Command(BaseCommand):
                 [
                     f"Note: kept {len(report.kept)} records changed in the admin and not yet in the files:",
                     *(f"  {line}" for line in report.kept_lines()),
-                    f"Write them to the files with: python manage.py export_content {directory}",
+                    f"Write them to the files with: {command_line('export_content', directory)}",
                 ]
             )
         if options["verbosity"] > 0:

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from django import forms
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, F, Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -38,6 +38,7 @@ from kb.knowledge.models import (
     Task,
 )
 from kb.site import site_url
+from kb.site.claim_history import claim_history
 from kb.site.jinja2 import FORM_RENDERER
 from kb.site.preview import wants_preview
 
@@ -106,7 +107,9 @@ def home(request):
         Prefetch("dimensions", queryset=Dimension.objects.order_by("order", "name"))
     )
     recent = (
-        Claim.objects.published().select_related("subject", "dimension").order_by("-updated", "-pk")[:RECENT_CHANGES]
+        Claim.objects.published()
+        .select_related("subject", "dimension")
+        .order_by(F("changed").desc(nulls_last=True), "-pk")[:RECENT_CHANGES]  # the content's date, not a load's
     )
     return render(
         request,
@@ -246,6 +249,7 @@ def claim_detail(request, subject, key):
         .order_by("order", "key")
     )
     sources = list(OrderedDict((e.excerpt.source_id, e.excerpt.source) for e in claim.evidence.all()).values())
+    history, history_subjects = claim_history(claim)
     return render(
         request,
         "kb/claim_detail.html",
@@ -260,6 +264,8 @@ def claim_detail(request, subject, key):
             "preview": preview,
             "same_cell": same_cell,
             "sources": sources,
+            "history": history,
+            "history_subjects": history_subjects,
         },
     )
 
