@@ -444,22 +444,8 @@ FILES = (
 
 # In dependency order: a spec's key and refs only refer to specs before it; its late refs (to its
 # own model, e.g. a claim's superseded_by) are set once all its rows exist.
-SPECS = (
-    KIND,
-    SUBJECT,
-    ALIAS,
-    RELATION,
-    RUNNER,
-    GROUP,
-    DIMENSION,
-    SOURCE,
-    EXCERPT,
-    CLAIM,
-    EVIDENCE,
-    TASK,
-    SNIPPET,
-    FEATURED,
-)
+SPECS = (KIND, SUBJECT, ALIAS, RELATION, RUNNER, GROUP, DIMENSION, SOURCE, EXCERPT, CLAIM, EVIDENCE, TASK,
+         SNIPPET, FEATURED, SYNONYMS)  # fmt: skip
 SPEC_BY_MODEL = {spec.model: spec for spec in SPECS}
 CONTENT_MODELS = tuple(SPEC_BY_MODEL)
 TOP_LEVEL_FILES = frozenset(f.path for f in FILES if not f.folder)
