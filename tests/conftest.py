@@ -18,11 +18,8 @@ def empty_caches():
     """Each test starts with empty caches: rolled-back transactions reuse content generations."""
     from django.core.cache import caches
 
-    from kb.comparison.columns import recent
-
     for cache in caches.all():
         cache.clear()
-    recent.clear()
 
 
 @pytest.fixture(autouse=True, scope="session")

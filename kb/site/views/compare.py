@@ -13,17 +13,14 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.text import get_text_list
 
-from kb.comparison.columns import comparison_table, subject_catalogue
 from kb.comparison.filters import FILTER_PARAMS, ComparisonFilter
+from kb.comparison.marks import SUPPORT_ICONS, SUPPORT_LABELS
 from kb.comparison.summary import summarise
 from kb.comparison.table import (
     MAX_SUBJECTS,
     MIN_SUBJECTS,
-    STANCE_ICONS,
-    STANCE_LABELS,
-    SUPPORT_ICONS,
-    SUPPORT_LABELS,
     SubjectCatalogue,
+    build_table,
     compare_url,
     resolve_subjects,
     split_spec,
@@ -31,7 +28,7 @@ from kb.comparison.table import (
     table_as_data,
     with_query,
 )
-from kb.knowledge.models import COMPARE_SEPARATOR
+from kb.knowledge.models import COMPARE_SEPARATOR, ContentVersion, Dimension
 from kb.site import site_url
 from kb.site.preview import PREVIEW_PARAM, wants_preview
 from kb.site.views.share import comparison_share_context
@@ -60,7 +57,7 @@ class _Resolved:
     """The subjects a comparison URL names, and what is wrong with it if anything."""
 
     def __init__(self, spec, request):
-        self.catalogue = subject_catalogue(request)
+        self.catalogue = SubjectCatalogue.load()
         self.resolution = resolve_subjects(split_spec(spec), self.catalogue)
         self.subjects = self.resolution.subjects
 
@@ -166,8 +163,24 @@ def _data_problem(resolved, as_json):
     return HttpResponse(message + "\n", status=404, content_type="text/plain; charset=utf-8")
 
 
-def _table_and_rows(request, subjects, preview):
-    table = comparison_table(request, subjects, preview=preview)
+def content_state(request):
+    """The content (kb.knowledge.models.ContentState) this request shows: read once per request."""
+    state = getattr(request, "content_state", None)
+    if state is None:
+        state = request.content_state = ContentVersion.objects.state()
+    return state
+
+
+def _table_and_rows(request, subjects, preview, *, version=None, with_data=False):
+    """The table (a staff preview's computed fresh; else the read model's at ``version``, now if None) and its
+    rows with the request's filters applied."""
+    if preview:
+        table = build_table(subjects, preview=True)
+    elif version is None:
+        version = content_state(request).generation
+        table = build_table(subjects, version=version, with_data=with_data, dimension_count=Dimension.objects.count())
+    else:
+        table = build_table(subjects, version=version, with_data=with_data)
     # No filter asked for: an unbound filter set, which validates nothing.
     filterset = ComparisonFilter(request.GET or None, table=table, request=request)
     rows = filterset.filter_rows(table.rows)
@@ -214,7 +227,7 @@ def comparison(request, spec):
             remove_url = with_query(compare_url([other.slug for other in others]), query)
         else:
             remove_url = with_query(reverse("kb:compare-form"), _subjects_query(others, carried))
-        columns.append({"subject": subject, "remove_url": remove_url})
+        columns.append({"subject": table.columns[len(columns)], "remove_url": remove_url})
 
     names = _names(subjects)
     shown = len(rows)
@@ -251,10 +264,7 @@ def comparison(request, spec):
         "support_legend": [(value, SUPPORT_ICONS[value], label) for value, label in SUPPORT_LABELS.items()],
         **comparison_share_context(request, subjects, table.content_date),
         "support_labels": SUPPORT_LABELS,
-        "support_icons": SUPPORT_ICONS,
-        "stance_icons": STANCE_ICONS,
-        "stance_labels": STANCE_LABELS,
-        "summary": summarise(subjects, rows),
+        "summary": summarise(table.columns, rows),
     }
     return _finish(render(request, "kb/compare.html", context), preview)
 
@@ -275,7 +285,7 @@ def comparison_json(request, spec):
     if response:
         return response
     preview = wants_preview(request)
-    table, filterset, rows = _table_and_rows(request, resolved.subjects, preview)
+    table, filterset, rows = _table_and_rows(request, resolved.subjects, preview, with_data=True)
     data = table_as_data(
         table,
         rows,
@@ -295,7 +305,7 @@ def comparison_csv(request, spec):
     if response:
         return response
     preview = wants_preview(request)
-    _table, _filterset, rows = _table_and_rows(request, resolved.subjects, preview)
+    _table, _filterset, rows = _table_and_rows(request, resolved.subjects, preview, with_data=True)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = COMPARE_SEPARATOR.join(subject.slug for subject in resolved.subjects)
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
