@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from django.forms import modelform_factory
 from django.urls import reverse
 
-from kb.comparison.filters import ComparisonFilter
 from kb.comparison.cell import is_contested
+from kb.comparison.filters import ComparisonFilter
 from kb.comparison.table import build_table
 from kb.editing.admin_forms import ClaimForm
 from kb.knowledge import models as m

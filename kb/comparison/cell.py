@@ -78,7 +78,9 @@ class DimensionRecord:
     @classmethod
     def from_data(cls, data):
         group = data["group"]
-        return cls(data["id"], data["slug"], data["name"], GroupRecord(group["id"], group["slug"], group["name"]), data["sort"])
+        return cls(
+            data["id"], data["slug"], data["name"], GroupRecord(group["id"], group["slug"], group["name"]), data["sort"]
+        )
 
 
 class SourceRecord:
@@ -257,9 +259,7 @@ class Cell:
                 raise LookupError(f"the data of cell {self.dom_id} was not read (stored_cells(with_data=True))")
             return []
         sources = {slug: SourceRecord(slug, value) for slug, value in data["sources"].items()}
-        excerpts = {
-            ref: ExcerptRecord(ref, value, sources[value["source"]]) for ref, value in data["excerpts"].items()
-        }
+        excerpts = {ref: ExcerptRecord(ref, value, sources[value["source"]]) for ref, value in data["excerpts"].items()}
         return [ClaimRecord(claim, excerpts) for claim in data["claims"]]
 
     @property

@@ -82,3 +82,17 @@ class CellVersion(models.Model):
 
     def loaded_facts(self):
         return json.loads(self.facts)
+
+
+class VersionStamp(models.Model):
+    """When a content version that rewrote cells came into force: what Memento's datetimes name."""
+
+    generation = models.BigIntegerField(unique=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        app_label = "kb"
+        ordering = ["generation"]
+
+    def __str__(self):
+        return f"version {self.generation} at {self.at:%Y-%m-%d %H:%M:%S}"

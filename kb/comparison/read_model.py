@@ -19,7 +19,7 @@ from django.db.models import Q
 
 from kb.comparison.cell import Cell, facts_of
 from kb.comparison.markup import draw, markup_key
-from kb.comparison.models import CellVersion
+from kb.comparison.models import CellVersion, VersionStamp
 from kb.comparison.snapshot import canonical, compute_cells, digest, readers_claims
 from kb.knowledge.models import Claim, ContentVersion
 from kb.knowledge.signals import content_changed
@@ -141,6 +141,7 @@ def apply(touched, state):
         return
     last = refresh(cells_touched(touched), state.generation, everything=touched.everything)
     if last.cells:
+        VersionStamp.objects.update_or_create(generation=state.generation, defaults={"at": state.changed})
         logger.debug("cells rewritten at %s: %d", state.key, len(last.cells))
 
 

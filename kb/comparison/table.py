@@ -9,8 +9,8 @@ narrow the rows in Python (``kb.comparison.filters.ComparisonFilter``), costing 
 from __future__ import annotations
 
 import difflib
-import re
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
@@ -33,6 +33,7 @@ MAX_REQUESTED_SLUGS = 40
 # Only what could be a slug is looked up as a former slug: anything else (a NUL character, which
 # PostgreSQL refuses in a query parameter, or 100,000 characters) is unknown without a query.
 _LOOKUP_SLUG_RE = re.compile(r"[-a-zA-Z0-9_]{1,80}")
+
 
 def compare_url(slugs, view="kb:compare"):
     return reverse(view, kwargs={"spec": tuple(slugs)})

@@ -197,22 +197,57 @@ def _finish(response, preview):
 # The comparison page -------------------------------------------------------------------
 
 
-def comparison(request, spec):
+def resolve_or_answer(request, spec, view, *, kwargs=None):
+    """(resolved, None) for a comparison URL naming its subjects canonically; else (resolved, the answer):
+    a 404 page that says why, the subject page for one subject, or a permanent redirect to the canonical URL."""
     resolved = _Resolved(spec, request)
     problem = resolved.problem
     if problem in ("unknown", "too-many"):
-        return _problem_page(request, resolved)
+        return resolved, _problem_page(request, resolved)
     if problem == "too-few":
         if not resolved.subjects:
-            return _problem_page(request, resolved)
-        return redirect(with_query(resolved.subjects[0].get_absolute_url(), _carried(request, [PREVIEW_PARAM])))
-    response = resolved.redirect_if_not_canonical(request, "kb:compare")
+            return resolved, _problem_page(request, resolved)
+        return resolved, redirect(
+            with_query(resolved.subjects[0].get_absolute_url(), _carried(request, [PREVIEW_PARAM]))
+        )
+    if not resolved.resolution.is_canonical:
+        url = reverse(view, kwargs={"spec": tuple(resolved.resolution.slugs), **(kwargs or {})})
+        return resolved, HttpResponsePermanentRedirect(with_query(url, request.META.get("QUERY_STRING", "")))
+    return resolved, None
+
+
+def comparison(request, spec):
+    resolved, response = resolve_or_answer(request, spec, "kb:compare")
     if response:
         return response
+    response = render_comparison(request, resolved)
+    if not wants_preview(request):
+        response["Link"] = memento_links(resolved.subjects)
+    return response
 
-    preview = wants_preview(request)
+
+def memento_links(subjects, *extra):
+    """The Link header of a comparison (RFC 7089): its original, TimeGate and TimeMap, and ``extra`` links."""
+    slugs = [subject.slug for subject in subjects]
+    links = [
+        f'<{site_url.absolute(compare_url(slugs))}>; rel="original"',
+        f'<{site_url.absolute(compare_url(slugs, "kb:compare-timegate"))}>; rel="timegate"',
+        f'<{site_url.absolute(compare_url(slugs, "kb:compare-timemap"))}>; rel="timemap"; '
+        'type="application/link-format"',
+        *extra,
+    ]
+    return ", ".join(links)
+
+
+def pinned_url(slugs, version_name, query=""):
+    return with_query(reverse("kb:compare-pinned", kwargs={"spec": tuple(slugs), "version": version_name}), query)
+
+
+def render_comparison(request, resolved, *, pin=None):
+    """The comparison page: live (``pin`` None) or pinned at a version (kb.site.views.versions.Pin)."""
+    preview = wants_preview(request) and pin is None
     subjects = resolved.subjects
-    table, filterset, rows = _table_and_rows(request, subjects, preview)
+    table, filterset, rows = _table_and_rows(request, subjects, preview, version=pin.generation if pin else None)
     # Links keep the filters in effect; values the form rejected are not passed on.
     carried = _carried(request, [key for key in CARRIED_PARAMS if key not in filterset.form.errors])
     query = carried.urlencode()
@@ -258,14 +293,20 @@ def comparison(request, spec):
         "feed_url": compare_url(slugs, "kb:feed-compare"),
         "carried_hidden": [(key, value) for key, values in carried.lists() for value in values],
         "preview_hidden": [(PREVIEW_PARAM, "1")] if preview else [],
-        "can_add": len(subjects) < MAX_SUBJECTS,
-        "addable": resolved.catalogue.grouped_by_kind(exclude=subjects),
+        # A pinned page never changes: it offers no list of the subjects there are now.
+        "can_add": len(subjects) < MAX_SUBJECTS and pin is None,
+        "addable": resolved.catalogue.grouped_by_kind(exclude=subjects) if pin is None else [],
         "max_subjects": MAX_SUBJECTS,
         "support_legend": [(value, SUPPORT_ICONS[value], label) for value, label in SUPPORT_LABELS.items()],
-        **comparison_share_context(request, subjects, table.content_date),
+        **comparison_share_context(request, subjects, table.content_date, pin=pin, state=content_state(request)),
         "support_labels": SUPPORT_LABELS,
         "summary": summarise(table.columns, rows),
+        "pin": pin,
     }
+    # Every filtered view has its feed of changes: the same parameters.
+    context["feed_url"] = with_query(context["feed_url"], query)
+    if pin is not None:
+        context["robots_noindex"] = True  # the live page is the one to index
     return _finish(render(request, "kb/compare.html", context), preview)
 
 
