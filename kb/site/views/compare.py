@@ -264,12 +264,12 @@ def render_comparison(request, resolved, *, pin=None):
             remove_url = with_query(reverse("kb:compare-form"), _subjects_query(others, carried))
         columns.append({"subject": table.columns[len(columns)], "remove_url": remove_url})
 
-    names = _names(subjects)
+    names = _names(table.columns)  # as the subjects were named at the table's version
     shown = len(rows)
     context = {
         "page_title": f"{names}: comparison",
         "page_description": (
-            f"{get_text_list([s.name for s in subjects], 'and')} compared side by side on "
+            f"{get_text_list([column.name for column in table.columns], 'and')} compared side by side on "
             f"{len(table.rows)} dimensions, each cell with the sources' own words and where they disagree."
         ),
         "canonical_url": site_url.absolute(canonical),
@@ -287,7 +287,7 @@ def render_comparison(request, resolved, *, pin=None):
         "filterset": filterset,
         "filter_errors": filterset.form.errors,
         "filtered": bool(filterset.active),
-        "clear_url": with_query(canonical, only_preview),
+        "clear_url": pinned_url(slugs, pin.name) if pin else with_query(canonical, only_preview),
         "json_url": with_query(compare_url(slugs, "kb:compare-json"), query),
         "csv_url": with_query(compare_url(slugs, "kb:compare-csv"), query),
         "feed_url": compare_url(slugs, "kb:feed-compare"),
@@ -298,7 +298,7 @@ def render_comparison(request, resolved, *, pin=None):
         "addable": resolved.catalogue.grouped_by_kind(exclude=subjects) if pin is None else [],
         "max_subjects": MAX_SUBJECTS,
         "support_legend": [(value, SUPPORT_ICONS[value], label) for value, label in SUPPORT_LABELS.items()],
-        **comparison_share_context(request, subjects, table.content_date, pin=pin, state=content_state(request)),
+        **comparison_share_context(request, table.columns, table.content_date, pin=pin, state=content_state(request)),
         "support_labels": SUPPORT_LABELS,
         "summary": summarise(table.columns, rows),
         "pin": pin,

@@ -43,6 +43,7 @@ def pinned_path(slugs, version):
 def comparison_share_context(request, subjects, content_date, *, pin=None, state=None):
     """Template context for a comparison page: ``og_image`` (link previews) and ``citation``.
 
+    ``subjects``: each with its slug and name as the page shows them (ComparisonTable.columns).
     ``content_date``: the latest date of the comparison's published claims (ComparisonTable.content_date).
     The citation and the link to copy name the pinned form of the page (``pin``'s, or the version the live
     page shows: ``state``, a kb.knowledge.models.ContentState), which shows the same content in a year.
