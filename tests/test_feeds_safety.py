@@ -136,5 +136,5 @@ def test_a_feed_per_comparison(client, sample_kb):
 def test_the_comparison_page_links_its_feed(client, sample_kb):
     html = client.get("/compare/alpha-vs-beta/?group=features").content.decode()
     # The filtered view's own feed: the same parameters.
-    feed = '/compare/alpha-vs-beta/feed/?group=features'
+    feed = "/compare/alpha-vs-beta/feed/?group=features"
     assert f'<link rel="alternate" type="application/atom+xml" href="{feed}"' in html
