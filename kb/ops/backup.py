@@ -26,6 +26,8 @@ from pathlib import Path
 import dj_database_url
 from django.db import connections
 
+from kb.knowledge.models import new_epoch
+
 POSTGRESQL, SQLITE = "postgresql", "sqlite"
 ENGINE_NAMES = {POSTGRESQL: "PostgreSQL", SQLITE: "SQLite"}
 A_ENGINE = {POSTGRESQL: "a PostgreSQL", SQLITE: "an SQLite"}
@@ -327,6 +329,9 @@ def fresh_generation(settings_dict, notes=None):
         notes.append(f"No {table} table in the restored database: the content generation was not changed.")
         return None
     now = datetime.now(UTC)
+    # A restored database is another history: a new epoch, so that pinned comparisons of the database it
+    # replaced (whose later versions the backup lacks) are refused, never shown with other content.
+    epoch = new_epoch()
     if engine_of(settings_dict) == POSTGRESQL:
         with pg_connect(settings_dict) as connection:
             row = connection.execute(f"SELECT generation FROM {table} WHERE id = 1").fetchone()
@@ -336,6 +341,9 @@ def fresh_generation(settings_dict, notes=None):
                 "ON CONFLICT (id) DO UPDATE SET generation = EXCLUDED.generation, changed = EXCLUDED.changed",
                 [generation, now],
             )
+            has_epoch = "SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name = 'epoch'"
+            if connection.execute(has_epoch, [table]).fetchone():  # a backup older than epochs gets one at migrate
+                connection.execute(f"UPDATE {table} SET epoch = %s WHERE id = 1", [epoch])
         return generation
     connection = sqlite3.connect(_sqlite_path(settings_dict))
     try:
@@ -348,6 +356,8 @@ def fresh_generation(settings_dict, notes=None):
                 "ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, changed = excluded.changed",
                 [generation, now.replace(tzinfo=None).isoformat(sep=" ")],
             )
+            if connection.execute("SELECT 1 FROM pragma_table_info(?) WHERE name = 'epoch'", [table]).fetchone():
+                connection.execute(f"UPDATE {table} SET epoch = ? WHERE id = 1", [epoch])
     finally:
         connection.close()
     return generation
