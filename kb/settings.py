@@ -168,6 +168,9 @@ else:
 KB_PAGE_CACHE = "default"
 # How long a whole public page may be cached (0 turns the page cache off); edits invalidate at once.
 KB_PAGE_CACHE_SECONDS = int(os.environ.get("KB_PAGE_CACHE_SECONDS", "3600"))
+# Comparison cells a process keeps in memory once read (kb.comparison.cell_memo): records of the read model
+# never change, so these are never stale; least recently used out past this many (0: none kept).
+KB_CELL_MEMO_ENTRIES = int(os.environ.get("KB_CELL_MEMO_ENTRIES", "20000"))
 # How long a comparison's link-preview picture is kept (kb.comparison.preview_image); content changes redraw it at once.
 KB_PREVIEW_IMAGE_SECONDS = int(os.environ.get("KB_PREVIEW_IMAGE_SECONDS", "86400"))
 

@@ -1,7 +1,8 @@
 """Comparison tables: which subjects a URL names, and the table of claims about them.
 
-A readers' table is one query: the compared subjects' cells at a content version from the read
-model (kb.comparison.models.CellVersion), each with its facts and its drawn markup. Rows and
+A readers' table is one query: which records of the read model (kb.comparison.models.CellVersion)
+are in force for the compared subjects at a content version; each cell's facts and drawn markup
+come from this process's memo of immutable records (kb.comparison.cell_memo), or one more query. Rows and
 their facts ("contested", "differs") are computed here so the template only prints; filters then
 narrow the rows in Python (``kb.comparison.filters.ComparisonFilter``), costing no query.
 """
@@ -19,6 +20,7 @@ from django.conf import settings
 from markupsafe import Markup
 
 from kb.comparison.cell import Cell, SubjectRecord
+from kb.comparison.cell_memo import memo
 from kb.comparison.markup import draw, markup_key
 from kb.comparison.models import CellVersion
 from kb.comparison.read_model import redraw
@@ -307,16 +309,33 @@ class ComparisonTable:
 
 
 def stored_cells(subject_ids, version=None, *, with_data=False):
-    """The read model's cells of these subjects at content ``version`` (None: now), in one query."""
-    fields = ["pk", "subject_id", "dimension_id", "facts", "html", "markup_key"] + (["data"] if with_data else [])
-    records = list(CellVersion.objects.at(version).of_subjects(subject_ids).only(*fields).order_by())
-    stale = [record for record in records if record.markup_key != markup_key()]
+    """The read model's cells of these subjects at content ``version`` (None: now).
+
+    One query for the records in force; the cells' facts and markup come from this process's memo
+    (kb.comparison.cell_memo, by content address) or, for those it lacks, one more query. With
+    ``with_data`` (the open data), the cells' data too, in one query.
+    """
+    records = CellVersion.objects.at(version).of_subjects(subject_ids).order_by()
+    key = markup_key()
+    if with_data:
+        rows = list(records.values_list("pk", "facts", "html", "markup_key", "data"))
+        if any(row[3] != key for row in rows):
+            redraw(CellVersion.objects.filter(pk__in=[row[0] for row in rows if row[3] != key]))
+            rows = list(records.values_list("pk", "facts", "html", "markup_key", "data"))
+        return [Cell(json.loads(facts), Markup(html), data) for _pk, facts, html, _key, data in rows]
+    addresses = list(records.values_list("pk", "digest", "markup_key"))
+    stale = [pk for pk, _digest, drawn_with in addresses if drawn_with != key]
     if stale:
-        redraw(CellVersion.objects.filter(pk__in=[record.pk for record in stale]))
-        records = list(CellVersion.objects.at(version).of_subjects(subject_ids).only(*fields).order_by())
-    return [
-        Cell(json.loads(record.facts), Markup(record.html), record.data if with_data else None) for record in records
-    ]
+        redraw(CellVersion.objects.filter(pk__in=stale))
+    found = memo.get_many([(digest, key) for _pk, digest, _drawn_with in addresses])
+    missing = [pk for pk, digest, _drawn_with in addresses if (digest, key) not in found]
+    if missing:
+        read = {}
+        for digest, facts, html in CellVersion.objects.filter(pk__in=missing).values_list("digest", "facts", "html"):
+            read[digest, key] = Cell(json.loads(facts), Markup(html))
+        memo.set_many(read)
+        found.update(read)
+    return [found[digest, key] for _pk, digest, _drawn_with in addresses]
 
 
 def fresh_cells(subject_ids, *, preview=False):

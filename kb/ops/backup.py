@@ -336,14 +336,20 @@ def fresh_generation(settings_dict, notes=None):
         with pg_connect(settings_dict) as connection:
             row = connection.execute(f"SELECT generation FROM {table} WHERE id = 1").fetchone()
             generation = max((row[0] if row else 0) + 1, time.time_ns() // 1000)
-            connection.execute(
-                f"INSERT INTO {table} (id, generation, changed) VALUES (1, %s, %s) "
-                "ON CONFLICT (id) DO UPDATE SET generation = EXCLUDED.generation, changed = EXCLUDED.changed",
-                [generation, now],
-            )
             has_epoch = "SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name = 'epoch'"
-            if connection.execute(has_epoch, [table]).fetchone():  # a backup older than epochs gets one at migrate
-                connection.execute(f"UPDATE {table} SET epoch = %s WHERE id = 1", [epoch])
+            if connection.execute(has_epoch, [table]).fetchone():
+                connection.execute(
+                    f"INSERT INTO {table} (id, generation, changed, epoch) VALUES (1, %s, %s, %s) "
+                    "ON CONFLICT (id) DO UPDATE SET generation = EXCLUDED.generation, changed = EXCLUDED.changed, "
+                    "epoch = EXCLUDED.epoch",
+                    [generation, now, epoch],
+                )
+            else:  # a backup older than epochs: migrate gives it one
+                connection.execute(
+                    f"INSERT INTO {table} (id, generation, changed) VALUES (1, %s, %s) "
+                    "ON CONFLICT (id) DO UPDATE SET generation = EXCLUDED.generation, changed = EXCLUDED.changed",
+                    [generation, now],
+                )
         return generation
     connection = sqlite3.connect(_sqlite_path(settings_dict))
     try:
@@ -351,13 +357,20 @@ def fresh_generation(settings_dict, notes=None):
             row = connection.execute(f"SELECT generation FROM {table} WHERE id = 1").fetchone()
             generation = max((row[0] if row else 0) + 1, time.time_ns() // 1000)
             # Django stores SQLite datetimes as ISO text without a zone (always UTC with USE_TZ).
-            connection.execute(
-                f"INSERT INTO {table} (id, generation, changed) VALUES (1, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, changed = excluded.changed",
-                [generation, now.replace(tzinfo=None).isoformat(sep=" ")],
-            )
+            changed = now.replace(tzinfo=None).isoformat(sep=" ")
             if connection.execute("SELECT 1 FROM pragma_table_info(?) WHERE name = 'epoch'", [table]).fetchone():
-                connection.execute(f"UPDATE {table} SET epoch = ? WHERE id = 1", [epoch])
+                connection.execute(
+                    f"INSERT INTO {table} (id, generation, changed, epoch) VALUES (1, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, changed = excluded.changed, "
+                    "epoch = excluded.epoch",
+                    [generation, changed, epoch],
+                )
+            else:  # a backup older than epochs: migrate gives it one
+                connection.execute(
+                    f"INSERT INTO {table} (id, generation, changed) VALUES (1, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, changed = excluded.changed",
+                    [generation, changed],
+                )
     finally:
         connection.close()
     return generation
