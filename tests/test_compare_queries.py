@@ -1,11 +1,12 @@
 """Comparison pages run a fixed number of SQL queries, whatever their size.
 
 The page resolves its subjects (one query), reads the content version (one) and the number of
-dimensions (one, for the note on those without claims), and its cells: ONE query for the records
-of the read model (kb.comparison.models.CellVersion) in force for the compared subjects, and, for
-the cells this process has not read yet (kb.comparison.cell_memo), one more for their facts and
-markup, drawn already. The open data reads the cells' data in the one query. Filters, badges,
-"contested", "differs" and the date of the content cost nothing more.
+dimensions (one, for the note on those without claims), and its cells: ONE query for when each
+compared subject's cells last changed (kb.comparison.models.SubjectColumn); a column this process
+has read at that version comes from its memo (kb.comparison.cell_memo), the others from one query
+for the records of the read model (kb.comparison.models.CellVersion) in force then and one for the
+cells not read yet, drawn already. The open data reads the cells with their data in one query.
+Filters, badges, "contested", "differs" and the date of the content cost nothing more.
 """
 
 from datetime import date
@@ -22,13 +23,13 @@ from kb.comparison.table import build_table
 from kb.knowledge import models as m
 from kb.knowledge.signals import content_changed
 
-# subjects, the content version, the number of dimensions, the cells (one query for all of them).
+# subjects, the content version, the number of dimensions, when the columns changed (or the cells, for open data).
 PAGE_QUERIES = 4
 # A reader's request also reads the content generation once, for the page cache (kb.ops.page_cache).
 READER_QUERIES = PAGE_QUERIES + 1
-# An HTML page reads the cells this process has not read yet in one more query.
+# An HTML page reads the columns this process has not read yet in two more queries: records in force, cells.
 COLD_READER_QUERIES = {
-    "kb:compare": READER_QUERIES + 1,
+    "kb:compare": READER_QUERIES + 2,
     "kb:compare-json": READER_QUERIES,
     "kb:compare-csv": READER_QUERIES,
 }
@@ -121,7 +122,7 @@ def test_two_and_eight_subjects_run_the_same_queries(client, django_assert_num_q
         small = client.get(compare_path(slugs[:2], view))
     with django_assert_num_queries(COLD_READER_QUERIES[view]):  # six subjects not read yet
         large = client.get(compare_path(slugs, view))
-    with django_assert_num_queries(READER_QUERIES):  # every cell read already
+    with django_assert_num_queries(READER_QUERIES):  # every column read already
         again = client.get(compare_path(slugs[1:6], view))
     assert small.status_code == large.status_code == again.status_code == 200
     if view == "kb:compare":

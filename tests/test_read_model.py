@@ -35,6 +35,7 @@ SLUGS = ["alpha", "beta", "beta-widgets"]
 PAGE = "/compare/alpha-vs-beta-vs-beta-widgets/"
 NO_PAGE_CACHE = override_settings(KB_PAGE_CACHE_SECONDS=0)
 NEWER_NOTICE = re.compile(r'<p class="cmp-pin-newer">.*?</p>', re.S)
+TABLE = re.compile(r'<table class="cmp-table.*?</table>', re.S)
 
 
 def get(client, url, **headers):
@@ -301,6 +302,9 @@ class Observer:
         if response.status_code == 302:
             response = get(self.client, response["Location"])
         assert response.status_code == 200
+        # 4. The live page (columns this process keeps) shows the same table as the version pinned now.
+        live = TABLE.search(get(self.client, PAGE).content.decode()).group(0)
+        assert live == TABLE.search(response.content.decode()).group(0), "the live table differs from its version"
         self.steps.append((now, cells, response.wsgi_request.path, NEWER_NOTICE.sub("", response.content.decode())))
 
 

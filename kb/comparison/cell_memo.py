@@ -40,9 +40,10 @@ class CellMemo:
             while len(self.cells) > limit:
                 self.cells.popitem(last=False)
 
-    def clear(self):
+    def clear(self):  # tests only: what is kept is never stale
         with self.lock:
             self.cells.clear()
 
 
-memo = CellMemo()
+memo = CellMemo()  # (digest, markup key) -> Cell
+columns = CellMemo()  # ("column", column digest, markup key) -> (Cell, ...)

@@ -96,3 +96,23 @@ class VersionStamp(models.Model):
 
     def __str__(self):
         return f"version {self.generation} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class SubjectColumn(models.Model):
+    """A subject's column of cells now: when it last changed, and its content address.
+
+    ``changed_at``: the content version of the newest opening or closing of its records; its cells are
+    the same at every version from then until the next change. ``digest``: SHA-256 of its open records'
+    digests (kb.comparison.read_model.column_digest), which names the column in any database, for good
+    (kb.comparison.table.readers_cells).
+    """
+
+    subject_id = models.BigIntegerField(unique=True)
+    changed_at = models.BigIntegerField()
+    digest = models.CharField(max_length=64)
+
+    class Meta:
+        app_label = "kb"
+
+    def __str__(self):
+        return f"subject {self.subject_id} changed at {self.changed_at}"

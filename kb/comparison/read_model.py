@@ -10,6 +10,7 @@ migration or a restore); :func:`check` lists the cells whose open record is not 
 database says now.
 """
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from django.db.models import Q
 
 from kb.comparison.cell import Cell, facts_of
 from kb.comparison.markup import draw, markup_key
-from kb.comparison.models import CellVersion, VersionStamp
+from kb.comparison.models import CellVersion, SubjectColumn, VersionStamp
 from kb.comparison.snapshot import canonical, compute_cells, digest, readers_claims
 from kb.knowledge.models import Claim, ContentVersion
 from kb.knowledge.signals import content_changed
@@ -131,7 +132,31 @@ def refresh(cells, version, *, everything=False):
             ],
             batch_size=BATCH,
         )
+    _columns_changed({cell[0] for cell in result.cells}, version)
     return result
+
+
+def column_digest(digests):
+    """The content address of a subject's column: SHA-256 of its records' digests, in order."""
+    return hashlib.sha256(",".join(sorted(digests)).encode()).hexdigest()
+
+
+def _columns_changed(subject_ids, version):
+    """Say that these subjects' cells changed at ``version`` (kb.comparison.models.SubjectColumn)."""
+    if not subject_ids:
+        return
+    digests = {subject_id: [] for subject_id in subject_ids}
+    for subject_id, value in (
+        CellVersion.objects.current().filter(subject_id__in=subject_ids).values_list("subject_id", "digest")
+    ):
+        digests[subject_id].append(value)
+    SubjectColumn.objects.filter(subject_id__in=subject_ids).delete()
+    SubjectColumn.objects.bulk_create(
+        [
+            SubjectColumn(subject_id=subject_id, changed_at=version, digest=column_digest(values))
+            for subject_id, values in sorted(digests.items())
+        ]
+    )
 
 
 def apply(touched, state):
@@ -153,11 +178,28 @@ def rebuild():
     if not check():
         return Rewritten(version=ContentVersion.objects.state().generation)
     content_changed(everything=True)
+    latest, digests = {}, {}
+    for subject_id, valid_from, valid_to, value in CellVersion.objects.values_list(
+        "subject_id", "valid_from", "valid_to", "digest"
+    ):
+        latest[subject_id] = max(latest.get(subject_id, 0), valid_from, valid_to or 0)
+        if valid_to is None:
+            digests.setdefault(subject_id, []).append(value)
+    SubjectColumn.objects.all().delete()
+    SubjectColumn.objects.bulk_create(
+        [
+            SubjectColumn(subject_id=subject_id, changed_at=at, digest=column_digest(digests.get(subject_id, [])))
+            for subject_id, at in latest.items()
+        ]
+    )
     return last
 
 
 def check():
-    """The cells whose open record differs from the cell computed fresh now: [(subject id, dimension id)]."""
+    """The cells whose open record differs from the cell computed fresh now: [(subject id, dimension id)].
+
+    A subject whose column says it changed before its newest record counts all its cells as wrong.
+    """
     fresh = compute_cells(readers_claims())
     stored = dict(
         ((subject_id, dimension_id), value)
@@ -166,7 +208,22 @@ def check():
         )
     )
     wrong = [cell for cell, data in fresh.items() if stored.pop(cell, None) != digest(canonical(data))]
-    return sorted(wrong + list(stored))
+    wrong += list(stored)
+    columns = {subject_id: (at, value) for subject_id, at, value in SubjectColumn.objects.values_list(
+        "subject_id", "changed_at", "digest"
+    )}  # fmt: skip
+    latest, digests, cells = {}, {}, {}
+    for subject_id, dimension_id, valid_from, valid_to, value in CellVersion.objects.values_list(
+        "subject_id", "dimension_id", "valid_from", "valid_to", "digest"
+    ):
+        latest[subject_id] = max(latest.get(subject_id, 0), valid_from, valid_to or 0)
+        cells.setdefault(subject_id, []).append((subject_id, dimension_id))
+        if valid_to is None:
+            digests.setdefault(subject_id, []).append(value)
+    for subject_id, at in latest.items():
+        if columns.get(subject_id) != (at, column_digest(digests.get(subject_id, []))):
+            wrong += cells[subject_id]
+    return sorted(set(wrong))
 
 
 def redraw(records):

@@ -17,13 +17,14 @@ from functools import cached_property
 from typing import NamedTuple
 
 from django.conf import settings
+from django.db.models import Q
 from markupsafe import Markup
 
 from kb.comparison.cell import Cell, SubjectRecord
-from kb.comparison.cell_memo import memo
+from kb.comparison.cell_memo import columns, memo
 from kb.comparison.markup import draw, markup_key
-from kb.comparison.models import CellVersion
-from kb.comparison.read_model import redraw
+from kb.comparison.models import CellVersion, SubjectColumn
+from kb.comparison.read_model import column_digest, redraw
 from kb.comparison.snapshot import cells_of_subjects
 from kb.knowledge.models import COMPARE_SEPARATOR, Dimension, Subject, SubjectAlias
 from kb.knowledge.urls_memo import reverse
@@ -308,6 +309,25 @@ class ComparisonTable:
         return blocks
 
 
+def _cells_by_digest(addresses, key):
+    """Cells for [(subject id, digest, markup key)] rows: from the memo, the rest in one query (redrawn if stale)."""
+    stale = [digest for _subject_id, digest, drawn_with in addresses if drawn_with != key]
+    if stale:
+        redraw(CellVersion.objects.filter(digest__in=stale))
+    found = memo.get_many([(digest, key) for _subject_id, digest, _drawn_with in addresses])
+    missing = [digest for _subject_id, digest, _drawn_with in addresses if (digest, key) not in found]
+    if missing:
+        read = {
+            (digest, key): Cell(json.loads(facts), Markup(html))
+            for digest, facts, html in CellVersion.objects.filter(digest__in=missing).values_list(
+                "digest", "facts", "html"
+            )
+        }
+        memo.set_many(read)
+        found.update(read)
+    return found
+
+
 def stored_cells(subject_ids, version=None, *, with_data=False):
     """The read model's cells of these subjects at content ``version`` (None: now).
 
@@ -323,19 +343,47 @@ def stored_cells(subject_ids, version=None, *, with_data=False):
             redraw(CellVersion.objects.filter(pk__in=[row[0] for row in rows if row[3] != key]))
             rows = list(records.values_list("pk", "facts", "html", "markup_key", "data"))
         return [Cell(json.loads(facts), Markup(html), data) for _pk, facts, html, _key, data in rows]
-    addresses = list(records.values_list("pk", "digest", "markup_key"))
-    stale = [pk for pk, _digest, drawn_with in addresses if drawn_with != key]
-    if stale:
-        redraw(CellVersion.objects.filter(pk__in=stale))
-    found = memo.get_many([(digest, key) for _pk, digest, _drawn_with in addresses])
-    missing = [pk for pk, digest, _drawn_with in addresses if (digest, key) not in found]
-    if missing:
-        read = {}
-        for digest, facts, html in CellVersion.objects.filter(pk__in=missing).values_list("digest", "facts", "html"):
-            read[digest, key] = Cell(json.loads(facts), Markup(html))
-        memo.set_many(read)
-        found.update(read)
-    return [found[digest, key] for _pk, digest, _drawn_with in addresses]
+    addresses = list(records.values_list("subject_id", "digest", "markup_key"))
+    found = _cells_by_digest(addresses, key)
+    return [found[digest, key] for _subject_id, digest, _drawn_with in addresses]
+
+
+def readers_cells(subject_ids, state):
+    """The cells readers see now (``state``: the kb.knowledge.models.ContentState read for this request).
+
+    Each subject's column (kb.comparison.models.SubjectColumn) has a content address, the digest of its
+    records: a column this process has read comes from its memo under that address, never stale; the
+    others are read as they stood when they last changed (or at this request's version if they changed
+    since), and kept only if what was read has that address. One query when every column is known; at
+    most three otherwise.
+    """
+    key = markup_key()
+    found_columns = SubjectColumn.objects.filter(subject_id__in=list(subject_ids))
+    known = {subject_id: (at, digest) for subject_id, at, digest in found_columns.values_list(
+        "subject_id", "changed_at", "digest"
+    )}  # fmt: skip
+    names = {subject_id: ("column", digest, key) for subject_id, (_at, digest) in known.items()}
+    found = columns.get_many(list(names.values()))
+    wanted = [subject_id for subject_id in known if names[subject_id] not in found]
+    if wanted:
+        condition = Q()
+        for subject_id in wanted:
+            at = min(known[subject_id][0], state.generation)
+            condition |= Q(subject_id=subject_id, valid_from__lte=at) & (Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+        addresses = list(
+            CellVersion.objects.filter(condition).order_by().values_list("subject_id", "digest", "markup_key")
+        )
+        cells = _cells_by_digest(addresses, key)
+        read = {subject_id: [] for subject_id in wanted}
+        for subject_id, digest, _drawn_with in addresses:
+            read[subject_id].append((digest, cells[digest, key]))
+        kept = {}
+        for subject_id, pairs in read.items():
+            found[names[subject_id]] = column = tuple(cell for _digest, cell in pairs)
+            if column_digest([digest for digest, _cell in pairs]) == known[subject_id][1]:
+                kept[names[subject_id]] = column
+        columns.set_many(kept)
+    return [cell for subject_id in subject_ids if subject_id in names for cell in found[names[subject_id]]]
 
 
 def fresh_cells(subject_ids, *, preview=False):
@@ -346,16 +394,22 @@ def fresh_cells(subject_ids, *, preview=False):
     return cells
 
 
-def build_table(subjects, *, preview=False, version=None, with_data=False, dimension_count=None):
+def build_table(subjects, *, preview=False, version=None, with_data=False, dimension_count=None, state=None):
     """The comparison of ``subjects`` (in this order): a staff preview's computed fresh, else the read model's.
 
-    ``version``: the content generation to show (None: now); ``dimension_count``: how many dimensions there
-    are (for the note on those without claims; a pinned page does not say, as that number changes).
+    ``version``: the content generation to show (None: now); ``state``: the content a reader's live page
+    shows (kb.knowledge.models.ContentState), whose columns this process may have read already;
+    ``dimension_count``: how many dimensions there are (for the note on those without claims; a pinned
+    page does not say, as that number changes).
     """
     subjects = list(subjects)
     ids = [subject.pk for subject in subjects]
     if preview:
         return ComparisonTable(subjects, fresh_cells(ids, preview=True), dimension_count=Dimension.objects.count())
+    if state is not None and not with_data:  # a reader's live page: the columns of this process's memo
+        return ComparisonTable(
+            subjects, readers_cells(ids, state), version=state.generation, dimension_count=dimension_count
+        )
     cells = stored_cells(ids, version, with_data=with_data)
     return ComparisonTable(subjects, cells, version=version, dimension_count=dimension_count)
 

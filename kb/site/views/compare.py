@@ -177,8 +177,9 @@ def _table_and_rows(request, subjects, preview, *, version=None, with_data=False
     if preview:
         table = build_table(subjects, preview=True)
     elif version is None:
-        version = content_state(request).generation
-        table = build_table(subjects, version=version, with_data=with_data, dimension_count=Dimension.objects.count())
+        state = content_state(request)
+        count = Dimension.objects.count()
+        table = build_table(subjects, version=state.generation, with_data=with_data, dimension_count=count, state=state)
     else:
         table = build_table(subjects, version=version, with_data=with_data)
     # No filter asked for: an unbound filter set, which validates nothing.
