@@ -25,7 +25,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
-from kb.comparison.models import CellVersion, VersionStamp
+from kb.comparison.models import CellVersion, SubjectColumn, VersionStamp
 from kb.content.exporter import export_content
 from kb.content.loader import load_content
 from kb.knowledge import models as m
@@ -375,7 +375,7 @@ def _content_models():
     # Backups carry them, files do not.
     not_content = {
         m.ContentVersion, m.SearchDocument, m.Capture, m.SnippetRun, m.SyncDirectory, m.SyncRecord,
-        CellVersion, VersionStamp,  # the read model: derived from the content, versioned
+        CellVersion, SubjectColumn, VersionStamp,  # the read model: derived from the content, versioned
     }  # fmt: skip
     models = [
         model

@@ -46,4 +46,5 @@ class CellMemo:
 
 
 memo = CellMemo()  # (digest, markup key) -> Cell
-columns = CellMemo()  # ("column", column digest, markup key) -> (Cell, ...)
+# ("column", column digest, markup key) -> (Cell, ...); ("frame", epoch, generation, changed) -> table.Frame
+columns = CellMemo()

@@ -394,6 +394,27 @@ def fresh_cells(subject_ids, *, preview=False):
     return cells
 
 
+class Frame(NamedTuple):
+    """What frames every comparison at one content version: the subjects (to resolve URLs) and the dimensions' count."""
+
+    catalogue: SubjectCatalogue
+    dimension_count: int
+
+
+def frame(state):
+    """The Frame of content ``state`` (kb.knowledge.models.ContentState), read once per version and process.
+
+    Named by the epoch, the generation and the time of its change, which no other content shares (a
+    generation number that a rolled-back write used is given again with another time).
+    """
+    key = ("frame", state.epoch, state.generation, state.changed)
+    found = columns.get_many([key]).get(key)
+    if found is None:
+        found = Frame(SubjectCatalogue.load(), Dimension.objects.count())
+        columns.set_many({key: found})
+    return found
+
+
 def build_table(subjects, *, preview=False, version=None, with_data=False, dimension_count=None, state=None):
     """The comparison of ``subjects`` (in this order): a staff preview's computed fresh, else the read model's.
 
@@ -405,7 +426,8 @@ def build_table(subjects, *, preview=False, version=None, with_data=False, dimen
     subjects = list(subjects)
     ids = [subject.pk for subject in subjects]
     if preview:
-        return ComparisonTable(subjects, fresh_cells(ids, preview=True), dimension_count=Dimension.objects.count())
+        count = Dimension.objects.count() if dimension_count is None else dimension_count
+        return ComparisonTable(subjects, fresh_cells(ids, preview=True), dimension_count=count)
     if state is not None and not with_data:  # a reader's live page: the columns of this process's memo
         return ComparisonTable(
             subjects, readers_cells(ids, state), version=state.generation, dimension_count=dimension_count

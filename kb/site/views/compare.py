@@ -22,13 +22,14 @@ from kb.comparison.table import (
     SubjectCatalogue,
     build_table,
     compare_url,
+    frame,
     resolve_subjects,
     split_spec,
     table_as_csv_rows,
     table_as_data,
     with_query,
 )
-from kb.knowledge.models import COMPARE_SEPARATOR, ContentVersion, Dimension
+from kb.knowledge.models import COMPARE_SEPARATOR, ContentVersion
 from kb.site import site_url
 from kb.site.preview import PREVIEW_PARAM, wants_preview
 from kb.site.views.share import comparison_share_context
@@ -57,7 +58,7 @@ class _Resolved:
     """The subjects a comparison URL names, and what is wrong with it if anything."""
 
     def __init__(self, spec, request):
-        self.catalogue = SubjectCatalogue.load()
+        self.catalogue = frame(content_state(request)).catalogue
         self.resolution = resolve_subjects(split_spec(spec), self.catalogue)
         self.subjects = self.resolution.subjects
 
@@ -175,10 +176,10 @@ def _table_and_rows(request, subjects, preview, *, version=None, with_data=False
     """The table (a staff preview's computed fresh; else the read model's at ``version``, now if None) and its
     rows with the request's filters applied."""
     if preview:
-        table = build_table(subjects, preview=True)
+        table = build_table(subjects, preview=True, dimension_count=frame(content_state(request)).dimension_count)
     elif version is None:
         state = content_state(request)
-        count = Dimension.objects.count()
+        count = frame(state).dimension_count
         table = build_table(subjects, version=state.generation, with_data=with_data, dimension_count=count, state=state)
     else:
         table = build_table(subjects, version=version, with_data=with_data)
