@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from kb.comparison import read_model
-from kb.comparison.models import CellVersion, VersionStamp
+from kb.comparison.models import CellVersion, SubjectColumn, VersionStamp
 from kb.comparison.snapshot import canonical, compute_cells, digest, readers_claims
 from kb.editing import publishing
 from kb.knowledge import models as m
-from kb.knowledge.signals import bulk_write, content_changed
+from kb.knowledge.signals import Touched, bulk_write, content_changed
 from tests.conftest import FIXTURES
 from tests.test_admin import _evidence_form
 from tests.test_compare_queries import make_kb
@@ -394,18 +394,31 @@ def run_machine(**options):
     )
 
 
+CELLS_TOUCHED = read_model.cells_touched
+COLUMNS_CHANGED = read_model._columns_changed
+
+
 def broken_invalidation(touched):
-    """A deliberately broken invalidation: only the cells a write names itself, never those of the records
-    it touched (an excerpt's, a source's, a subject's)."""
-    return set(touched.cells)
+    """A deliberately broken invalidation: the cells of the claims a write saves (and every cell for a load), but
+    not those of the evidence, excerpts, sources or subjects it touched."""
+    return CELLS_TOUCHED(Touched(cells=touched.cells, everything=touched.everything))
+
+
+def broken_columns(subject_ids, version):
+    """A deliberately broken column bookkeeping: written by the first load only, never after."""
+    if not SubjectColumn.objects.exists():
+        COLUMNS_CHANGED(subject_ids, version)
 
 
 def test_random_edits_keep_cells_pins_and_changes_true():
     run_machine()
 
 
-def test_the_machine_catches_a_broken_invalidation(monkeypatch):
-    monkeypatch.setattr(read_model, "cells_touched", broken_invalidation)
+@pytest.mark.parametrize(
+    ("name", "broken"), [("cells_touched", broken_invalidation), ("_columns_changed", broken_columns)]
+)
+def test_the_machine_catches_a_broken_invalidation(monkeypatch, name, broken):
+    monkeypatch.setattr(read_model, name, broken)
     with pytest.raises(AssertionError, match="stored cell differs"):
         run_machine(phases=[Phase.generate])  # no shrinking: that it fails is all this needs
 
@@ -451,7 +464,10 @@ def test_every_short_sequence_of_edits_keeps_cells_pins_and_changes_true():
     assert set(itertools.product(OPERATIONS, repeat=LENGTH)) <= set(seen)
 
 
-def test_the_exhaustive_check_catches_a_broken_invalidation(monkeypatch):
-    monkeypatch.setattr(read_model, "cells_touched", broken_invalidation)
+@pytest.mark.parametrize(
+    ("name", "broken"), [("cells_touched", broken_invalidation), ("_columns_changed", broken_columns)]
+)
+def test_the_exhaustive_check_catches_a_broken_invalidation(monkeypatch, name, broken):
+    monkeypatch.setattr(read_model, name, broken)
     with pytest.raises(AssertionError, match="stored cell differs"):
         run_every_sequence()
