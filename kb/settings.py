@@ -172,13 +172,9 @@ else:
 KB_PAGE_CACHE = "default"
 # How long a whole public page may be cached (0 turns the page cache off); edits invalidate at once.
 KB_PAGE_CACHE_SECONDS = int(os.environ.get("KB_PAGE_CACHE_SECONDS", "3600"))
-# Subjects' columns of comparison cells (kb.comparison.columns), kept under the content generation,
-# so edits show at once whatever these are. Each process keeps the most recently used in memory
-# (0: none kept, every table is built from the database); with Redis, they are shared too, for
-# this many seconds (a local-memory cache would only hold a pickled copy of the same thing).
-KB_COLUMNS_IN_MEMORY = int(os.environ.get("KB_COLUMNS_IN_MEMORY", "64"))
-KB_COLUMN_CACHE = "default" if os.environ.get("REDIS_URL") else None
-KB_COLUMN_CACHE_SECONDS = int(os.environ.get("KB_COLUMN_CACHE_SECONDS", "86400"))
+# Comparison cells a process keeps in memory once read (kb.comparison.cell_memo): records of the read model
+# never change, so these are never stale; least recently used out past this many (0: none kept).
+KB_CELL_MEMO_ENTRIES = int(os.environ.get("KB_CELL_MEMO_ENTRIES", "20000"))
 # How long a comparison's link-preview picture is kept (kb.comparison.preview_image); content changes redraw it at once.
 KB_PREVIEW_IMAGE_SECONDS = int(os.environ.get("KB_PREVIEW_IMAGE_SECONDS", "86400"))
 

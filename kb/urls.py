@@ -7,7 +7,7 @@ from django.urls import include, path, register_converter
 from kb.site import converters, views
 from kb.site.feeds import ComparisonFeed, RecentClaimsFeed, SubjectClaimsFeed
 from kb.site.sitemaps import SITEMAPS
-from kb.site.views import share
+from kb.site.views import share, versions
 from kb.site.views.pages import robots_txt
 
 register_converter(converters.CompareSpecConverter, "compare")
@@ -17,6 +17,10 @@ app_patterns = [
     path("compare/", views.compare_form, name="compare-form"),
     path("compare/<compare:spec>/", views.comparison, name="compare"),
     path("compare/<compare:spec>/feed/", ComparisonFeed(), name="feed-compare"),
+    path("compare/<compare:spec>/v/<str:version>/", versions.pinned, name="compare-pinned"),
+    path("compare/<compare:spec>/changes/", versions.changes, name="compare-changes"),
+    path("compare/<compare:spec>/timegate/", versions.timegate, name="compare-timegate"),
+    path("compare/<compare:spec>/timemap/", versions.timemap, name="compare-timemap"),
     path("compare/<compare:spec>.json", views.comparison_json, name="compare-json"),
     path("compare/<compare:spec>.csv", views.comparison_csv, name="compare-csv"),
     path("compare/<compare:spec>/preview.png", share.comparison_preview, name="compare-preview"),

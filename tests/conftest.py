@@ -18,11 +18,12 @@ def empty_caches():
     """Each test starts with empty caches: rolled-back transactions reuse content generations."""
     from django.core.cache import caches
 
-    from kb.comparison.columns import recent
+    from kb.comparison.cell_memo import columns, memo
 
     for cache in caches.all():
         cache.clear()
-    recent.clear()
+    columns.clear()
+    memo.clear()  # cells are kept by content address, so never stale: emptied only so that query counts hold
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -72,8 +72,8 @@ def og_image(html):
 
 def test_comparison_pages_announce_the_picture(client, sample_kb):
     html = client.get("/compare/alpha-vs-beta/").content.decode()
-    generation = m.ContentVersion.objects.current()[0]
-    assert og_image(html) == f"http://testserver/compare/alpha-vs-beta/preview.png?v={generation}"
+    version = m.ContentVersion.objects.state().key
+    assert og_image(html) == f"http://testserver/compare/alpha-vs-beta/preview.png?v={version}"
     assert '<meta property="og:image:width" content="1200">' in html
     assert '<meta property="og:image:height" content="630">' in html
     assert '<meta name="twitter:card" content="summary_large_image">' in html
@@ -106,8 +106,23 @@ def test_the_page_offers_the_citation(client, sample_kb):
     html = response.content.decode()
     assert "Cite this comparison" in html
     assert latest.date().isoformat() in html
-    assert 'href="/compare/alpha-vs-beta/cite.bib"' in html
-    assert 'href="/compare/alpha-vs-beta/cite.json"' in html
+    # Copy link and the citation downloads name the pinned form of the page, which never changes.
+    version = m.ContentVersion.objects.state().key
+    pinned = f"http://testserver/compare/alpha-vs-beta/v/{version}/"
+    assert f'<a href="{pinned}" data-copy-link>{pinned}</a>' in html
+    assert f'href="/compare/alpha-vs-beta/cite.bib?version={version}"' in html
+    assert f'href="/compare/alpha-vs-beta/cite.json?version={version}"' in html
+
+
+def test_pinned_citations_name_the_pinned_page(client, sample_kb):
+    version = m.ContentVersion.objects.state().key
+    fields = _bibtex_fields(client.get(f"/compare/alpha-vs-beta/cite.bib?version={version}").content.decode())
+    assert fields["url"] == f"http://testserver/compare/alpha-vs-beta/v/{version}/"
+    (item,) = json.loads(client.get(f"/compare/alpha-vs-beta/cite.json?version={version}").content)
+    assert item["URL"] == f"http://testserver/compare/alpha-vs-beta/v/{version}/"
+    # A version of another database (or none at all) cites the live page.
+    (item,) = json.loads(client.get("/compare/alpha-vs-beta/cite.json?version=0123456789abcdef-1").content)
+    assert item["URL"] == "http://testserver/compare/alpha-vs-beta/"
 
 
 def _bibtex_fields(text):

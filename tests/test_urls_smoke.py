@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from kb.knowledge.models import Claim, Dimension, Source, Subject, Task
+from kb.knowledge.models import Claim, ContentVersion, Dimension, Source, Subject, Task
 from kb.urls import app_patterns
 from tests.test_pages import check_page
 
@@ -32,6 +32,10 @@ def args_for(name):
         "compare-preview": [compare_pair()],
         "compare-bibtex": [compare_pair()],
         "compare-csl": [compare_pair()],
+        "compare-pinned": [compare_pair(), ContentVersion.objects.state().key],
+        "compare-changes": [compare_pair()],
+        "compare-timegate": [compare_pair()],
+        "compare-timemap": [compare_pair()],
         "favicon": [],
         "subject-list": [],
         "subject": [subject.slug],
@@ -66,7 +70,8 @@ def test_every_named_url_is_covered():
 @pytest.mark.parametrize("name", NAMES)
 def test_named_url_opens(client, real_content, name):
     url = reverse(f"kb:{name}", args=args_for(name))
-    response = client.get(url)
+    # The TimeGate redirects to a pinned version; a pinned URL to the version in force then.
+    response = client.get(url, follow=name in ("compare-timegate", "compare-pinned"))
     assert response.status_code == 200, url
     if response["Content-Type"].startswith("text/html"):
         check_page(response)

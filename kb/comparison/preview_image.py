@@ -1,7 +1,7 @@
 """A comparison's link-preview picture: a 1200x630 PNG of its subjects and their support levels.
 
-Drawn with Pillow and its bundled font (no font files to install), from current published
-claims only (``Claim.objects.current()``: an outdated claim never drives a count). Images are
+Drawn with Pillow and its bundled font (no font files to install), from the read model's cells
+(kb.comparison.table.stored_cells): current published claims only, an outdated claim never drives a count. Images are
 cached under the content generation (kb.knowledge.models.ContentVersion), so a content change draws
 them afresh and an unchanged comparison is drawn once.
 """
@@ -15,7 +15,8 @@ from django.core.cache import caches
 from django.db import router
 from PIL import Image, ImageDraw, ImageFont
 
-from kb.knowledge.models import Claim, ContentVersion, Support
+from kb.comparison.table import stored_cells
+from kb.knowledge.models import ContentVersion, Support
 
 WIDTH, HEIGHT = 1200, 630  # what Facebook, LinkedIn, X and chat apps show at full size
 MARGIN = 56
@@ -44,23 +45,18 @@ class SubjectCounts:
         return sum(self.counts.values())
 
 
-def subject_counts(subjects):
-    """[SubjectCounts] in the subjects' order, from current published claims (one query)."""
+def subject_counts(subjects, version=None):
+    """[SubjectCounts] in the subjects' order, from the read model's cells (one query): current published claims."""
     by_id = {subject.pk: SubjectCounts(subject.name) for subject in subjects}
-    dimensions = {subject.pk: set() for subject in subjects}
-    rows = (
-        Claim.objects.published()
-        .current()
-        .filter(subject__in=list(by_id))
-        .values_list("subject_id", "dimension_id", "support")
-    )
-    for subject_id, dimension_id, support in rows:
-        dimensions[subject_id].add(dimension_id)
-        if support:
-            counts = by_id[subject_id].counts
-            counts[support] = counts.get(support, 0) + 1
-    for subject_id, found in dimensions.items():
-        by_id[subject_id].dimensions = len(found)
+    for cell in stored_cells(list(by_id), version):
+        supports = cell.published_supports
+        if supports is None:
+            continue
+        found = by_id[cell.subject.pk]
+        found.dimensions += 1
+        for support in supports:
+            if support:
+                found.counts[support] = found.counts.get(support, 0) + 1
     return [by_id[subject.pk] for subject in subjects]
 
 

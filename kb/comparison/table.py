@@ -1,36 +1,32 @@
 """Comparison tables: which subjects a URL names, and the table of claims about them.
 
-A table is built from a fixed handful of queries, whatever its size (the Django
-Packages grid pattern): every subject once, every dimension once, every visible
-claim about the compared subjects once and their evidence once. A
-``{dimension_id: {subject_id: [claims]}}`` map is then built in Python, and each
-row and cell is precomputed here (badges, URLs, "contested", "differs") so the
-template only prints. Filters then narrow the rows in Python
-(``kb.comparison.filters.ComparisonFilter``), costing no query.
+A readers' table is one query: which records of the read model (kb.comparison.models.CellVersion)
+are in force for the compared subjects at a content version; each cell's facts and drawn markup
+come from this process's memo of immutable records (kb.comparison.cell_memo), or one more query. Rows and
+their facts ("contested", "differs") are computed here so the template only prints; filters then
+narrow the rows in Python (``kb.comparison.filters.ComparisonFilter``), costing no query.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import NamedTuple
 
 from django.conf import settings
+from django.db.models import Q
+from markupsafe import Markup
 
-from kb.knowledge.models import (
-    COMPARE_SEPARATOR,
-    Claim,
-    Dimension,
-    Evidence,
-    Stance,
-    Status,
-    Subject,
-    SubjectAlias,
-    Support,
-)
+from kb.comparison.cell import Cell, SubjectRecord
+from kb.comparison.cell_memo import columns, memo
+from kb.comparison.markup import draw, markup_key
+from kb.comparison.models import CellVersion, SubjectColumn
+from kb.comparison.read_model import column_digest, redraw
+from kb.comparison.snapshot import cells_of_subjects
+from kb.knowledge.models import COMPARE_SEPARATOR, Dimension, Subject, SubjectAlias
 from kb.knowledge.urls_memo import reverse
 
 MIN_SUBJECTS = 2
@@ -40,36 +36,6 @@ MAX_REQUESTED_SLUGS = 40
 # Only what could be a slug is looked up as a former slug: anything else (a NUL character, which
 # PostgreSQL refuses in a query parameter, or 100,000 characters) is unknown without a query.
 _LOOKUP_SLUG_RE = re.compile(r"[-a-zA-Z0-9_]{1,80}")
-
-# Support level -> (icon, class suffix). The icon is a shape, so that no badge
-# relies on colour alone; the words come from Support's labels. The icons are
-# the ones the support_badge macro (templates/jinja2/includes/claims.html) uses on the other pages.
-SUPPORT_ICONS = {
-    Support.BUILT_IN: "✓",
-    Support.EXTENSION: "⊕",
-    Support.PARTIAL: "◐",
-    Support.NOT_PROVIDED: "✗",
-    Support.NOT_APPLICABLE: "⊘",
-    Support.UNKNOWN: "?",
-}
-STANCE_ICONS = {Stance.SUPPORTS: "▲", Stance.CONTRADICTS: "▼", Stance.QUALIFIES: "◆"}
-SUPPORT_LABELS = dict(Support.choices)
-STANCE_LABELS = dict(Stance.choices)
-STATUS_LABELS = dict(Status.choices)
-SOURCE_MARK_LENGTH = 22
-# How much each support level provides, for the summary's "differ most": not-applicable and unknown say nothing.
-SUMMARY_RANK = {Support.BUILT_IN: 3, Support.EXTENSION: 2, Support.PARTIAL: 1, Support.NOT_PROVIDED: 0}
-
-
-def is_contested(claims, evidence_of=lambda claim: claim.evidence):
-    """The one definition of a contested cell (README): its current published claims carry different
-    support levels, or any of their evidence contradicts. Drafts in a preview and outdated claims do not count.
-    """
-    current = [claim for claim in claims if claim.status == Status.PUBLISHED and not claim.outdated]
-    supports = {claim.support for claim in current if claim.support}
-    return len(supports) > 1 or any(
-        evidence.stance == Stance.CONTRADICTS for claim in current for evidence in evidence_of(claim)
-    )
 
 
 def compare_url(slugs, view="kb:compare"):
@@ -211,301 +177,9 @@ def split_spec(spec):
 
 # The table ------------------------------------------------------------------------
 #
-# Claims, evidence, excerpts and sources are read with values_list() into small
-# records, not model instances: a table of 10 subjects x 100 dimensions holds
-# thousands of them, and building models (and prefetch querysets) for each would
-# cost more than the whole page's budget.
-
-
-class GroupRecord:
-    __slots__ = ("name", "pk", "slug")
-
-    def __init__(self, pk, slug, name):
-        self.pk = pk
-        self.slug = slug
-        self.name = name
-
-
-class DimensionRecord:
-    __slots__ = ("group", "name", "pk", "slug")
-
-    def __init__(self, pk, slug, name, group):
-        self.pk = pk
-        self.slug = slug
-        self.name = name
-        self.group = group
-
-
-def _dimensions():
-    """Every dimension in display order, with its group, as small records (one query)."""
-    groups = {}
-    dimensions = []
-    rows = Dimension.objects.in_order().values_list("pk", "slug", "name", "group_id", "group__slug", "group__name")
-    for pk, slug, name, group_id, group_slug, group_name in rows:
-        group = groups.get(group_id)
-        if group is None:
-            group = groups[group_id] = GroupRecord(group_id, group_slug, group_name)
-        dimensions.append(DimensionRecord(pk, slug, name, group))
-    return dimensions
-
-
-class SourceRecord:
-    __slots__ = (
-        "author",
-        "captured",
-        "id",
-        "kind",
-        "page_url",
-        "published",
-        "publisher",
-        "slug",
-        "title",
-        "updated_on",
-        "url",
-    )
-
-    def __init__(self, pk, slug, title, kind, author, publisher, url, published, updated_on, captured, page_url):
-        self.id = pk
-        self.slug = slug
-        self.title = title
-        self.kind = kind
-        self.author = author
-        self.publisher = publisher
-        self.url = url
-        self.published = published
-        self.updated_on = updated_on
-        self.captured = captured
-        self.page_url = page_url
-
-    @property
-    def mark(self):
-        """A short name for the source chip of a closed cell: the publisher, else the title, shortened."""
-        name = self.publisher or self.title
-        return name if len(name) <= SOURCE_MARK_LENGTH else name[: SOURCE_MARK_LENGTH - 1].rstrip() + "…"
-
-
-class ExcerptRecord:
-    __slots__ = ("id", "key", "locator", "page_url", "source", "speaker", "text", "verification", "verified_sha256")
-
-    def __init__(self, pk, key, text, locator, speaker, verification, verified_sha256, source):
-        self.id = pk
-        self.key = key
-        self.text = text
-        self.locator = locator
-        self.speaker = speaker
-        self.verification = verification
-        self.verified_sha256 = verified_sha256
-        self.source = source
-        self.page_url = f"{source.page_url}#excerpt-{key}"
-
-    def get_absolute_url(self):
-        """As Excerpt's: the citation macro takes either."""
-        return self.page_url
-
-    @property
-    def ref(self):
-        return f"{self.source.slug}/{self.key}"
-
-
-class EvidenceRecord:
-    __slots__ = ("excerpt", "stance")
-
-    def __init__(self, stance, excerpt):
-        self.stance = stance
-        self.excerpt = excerpt
-
-
-class ClaimRecord:
-    __slots__ = (
-        "added",
-        "applies_to",
-        "body_html",
-        "cell",
-        "changed",
-        "dimension_id",
-        "editor_note_html",
-        "evidence",
-        "id",
-        "key",
-        "outdated",
-        "outdated_since",
-        "reviewed",
-        "status",
-        "subject_id",
-        "successor_cell",
-        "successor_ref",
-        "successor_url",
-        "superseded_by_id",
-        "support",
-        "updated",
-        "url",
-    )
-
-    def __init__(
-        self,
-        pk,
-        subject_id,
-        dimension_id,
-        key,
-        cell,
-        support,
-        status,
-        body_html,
-        editor_note_html,
-        applies_to,
-        outdated,
-        outdated_since,
-        superseded_by_id,
-        reviewed,
-        added,
-        changed,
-        updated,
-        successor_subject,
-        successor_key,
-        successor_cell,
-        successor_status,
-        url,
-    ):
-        self.id = pk
-        self.subject_id = subject_id
-        self.dimension_id = dimension_id
-        self.key = key
-        self.cell = cell
-        self.support = support
-        self.status = status
-        self.body_html = body_html
-        self.editor_note_html = editor_note_html
-        self.applies_to = applies_to
-        self.outdated = outdated
-        self.outdated_since = outdated_since
-        self.superseded_by_id = superseded_by_id
-        # The successor as "subject-slug/key" (for the open data), and its page and words when readers can see it.
-        self.successor_ref = f"{successor_subject}/{successor_key}" if successor_key else ""
-        shown = successor_key and successor_status == Status.PUBLISHED
-        self.successor_url = reverse("kb:claim", args=[successor_subject, successor_key]) if shown else ""
-        self.successor_cell = successor_cell if shown else ""
-        self.reviewed = reviewed
-        self.added = added
-        self.changed = changed
-        self.updated = updated
-        self.url = url
-        self.evidence = []
-
-    @property
-    def is_draft(self):
-        return self.status != Status.PUBLISHED
-
-    @property
-    def support_label(self):
-        return SUPPORT_LABELS.get(self.support, "")
-
-    @property
-    def status_label(self):
-        return STATUS_LABELS.get(self.status, self.status)
-
-
-class SubjectRecord:
-    """What a cell needs of its subject (a cell is kept across requests, a Subject is not)."""
-
-    __slots__ = ("name", "pk", "slug")
-
-    def __init__(self, pk, slug, name):
-        self.pk = pk
-        self.slug = slug
-        self.name = name
-
-    @classmethod
-    def of(cls, subject):
-        return cls(subject.pk, subject.slug, subject.name)
-
-
-class Cell:
-    """One subject on one dimension: its visible claims, and what the table shows about them.
-
-    Only current claims drive the badge, the Contested mark, the filters, the summary and the
-    differences; outdated claims are kept (shown apart when the cell is opened, and in the exports).
-    A cell depends on nothing but its subject, its dimension and their claims, so a cell with
-    claims is built once and kept with its subject's column (kb.comparison.columns); it is not
-    changed after it is drawn.
-    """
-
-    __slots__ = (
-        "claims",
-        "contested",
-        "current_claims",
-        "dimension",
-        "dom_id",
-        "html",
-        "published_supports",
-        "source_count",
-        "source_slugs",
-        "sources",
-        "subject",
-        "summary_rank",
-        "supports",
-        "text_key",
-    )
-
-    def __init__(self, subject, dimension, claims):
-        self.subject = subject  # a SubjectRecord
-        self.dimension = dimension
-        self.html = None  # the cell's markup (kb.comparison.cells), for a cell with claims
-        self.claims = claims
-        self.current_claims = current = [claim for claim in claims if not claim.outdated]
-        self.dom_id = f"{dimension.slug}--{subject.slug}"
-        self.contested = is_contested(current)
-        self.sources = {
-            evidence.excerpt.source.slug: evidence.excerpt.source for claim in current for evidence in claim.evidence
-        }
-        self.source_count = len(self.sources)
-        self.source_slugs = frozenset(self.sources)
-        self.supports = frozenset(claim.support for claim in current if claim.support)
-        # The cell's answer as text, for rows without support levels (see _differs).
-        self.text_key = tuple(sorted(claim.cell.casefold() for claim in current))
-        # For the summary strip (kb.comparison.summary): published current claims only.
-        published = [claim for claim in current if claim.status == Status.PUBLISHED]
-        self.published_supports = [claim.support for claim in published] if published else None
-        ranks = [SUMMARY_RANK[claim.support] for claim in published if claim.support in SUMMARY_RANK]
-        self.summary_rank = max(ranks) if ranks else None
-
-    @property
-    def outdated_claims(self):
-        return [claim for claim in self.claims if claim.outdated]
-
-    @property
-    def quotes(self):
-        """Each excerpt the cell's claims quote, once: [Quote(excerpt, [(claim, stance)])] in order of first use."""
-        quotes = {}
-        for claim in self.claims:
-            for evidence in claim.evidence:
-                quote = quotes.get(evidence.excerpt.id)
-                if quote is None:
-                    quote = quotes[evidence.excerpt.id] = Quote(evidence.excerpt, [])
-                quote.claims.append((claim, evidence.stance))
-        return list(quotes.values())
-
-    @property
-    def chips(self):
-        """Who backs the current claims: [(source, stance)], one per source and stance, in order of first use."""
-        chips = {}
-        for claim in self.claims:
-            if claim.outdated:
-                continue
-            for evidence in claim.evidence:
-                chips.setdefault(
-                    (evidence.excerpt.source.id, evidence.stance), (evidence.excerpt.source, evidence.stance)
-                )
-        return list(chips.values())
-
-    @property
-    def noted(self):
-        """An editor's note corrects or qualifies the sources of a current claim."""
-        return any(claim.editor_note_html for claim in self.claims if not claim.outdated)
-
-
-class Quote(NamedTuple):
-    excerpt: ExcerptRecord
-    claims: list  # [(ClaimRecord, stance)]
+# Readers' cells come from the read model (kb.comparison.models.CellVersion): one query for the
+# cells of the compared subjects at a content version, each with its facts and its drawn markup.
+# A staff preview's cells are computed fresh (kb.comparison.snapshot), drafts included, and drawn.
 
 
 class Row:
@@ -524,14 +198,9 @@ class Row:
         self.source_slugs = frozenset().union(*(cell.source_slugs for cell in cells))
 
     @property
-    def claims(self):
-        """The row's current claims (what its filters and summary count)."""
-        return [claim for cell in self.cells for claim in cell.current_claims]
-
-    @property
     def claimed_count(self):
         """How many of the compared subjects have a current claim on this dimension."""
-        return sum(1 for cell in self.cells if cell.current_claims)
+        return sum(1 for cell in self.cells if cell.has_current)
 
 
 def _differs(cells):
@@ -540,7 +209,7 @@ def _differs(cells):
     A row where fewer than two subjects have a (current) claim compares nothing, so it does not differ.
     On a qualitative dimension (no claim carries a support level) the cells' texts are compared instead.
     """
-    filled = [cell for cell in cells if cell.current_claims]
+    filled = [cell for cell in cells if cell.has_current]
     if len(filled) < 2:
         return False
     if any(cell.supports for cell in filled):
@@ -554,44 +223,69 @@ class GroupBlock:
     rows: list
 
 
-class ComparisonTable:
-    """Rows (dimensions with at least one visible claim) by columns (subjects, in URL order).
+class SourceChoice(NamedTuple):
+    slug: str
+    title: str
 
-    ``cells``: {(subject id, dimension id): Cell} of the cells that have claims (see ``cells_of``).
+
+class Column(NamedTuple):
+    """A compared subject as the table's header shows it (at the table's content version)."""
+
+    pk: int
+    slug: str
+    name: str
+    kind: str
+    url: str
+
+
+def _url_pattern(name, *fixed):
+    """reverse() once, then fill in the last (slug) argument by substitution: reverse() per cell is too slow."""
+    placeholder = "url-slug-placeholder"
+    pattern = reverse(name, args=[*fixed, placeholder])
+    return lambda slug: pattern.replace(placeholder, slug)
+
+
+class ComparisonTable:
+    """Rows (dimensions where a compared subject has a claim) by columns (subjects, in URL order).
+
+    ``cells``: the cells with claims (kb.comparison.cell.Cell), any order. ``version``: the content
+    generation the table shows (None for a staff preview).
     """
 
-    def __init__(self, subjects, dimensions, cells):
+    def __init__(self, subjects, cells, *, version=None, dimension_count=None):
         self.subjects = list(subjects)
-        self.dimensions = list(dimensions)
-        records = [SubjectRecord.of(subject) for subject in self.subjects]
-        filled_dimensions = {dimension_id for _subject_id, dimension_id in cells}
+        self.version = version
+        by_key = {(cell.subject.pk, cell.dimension.pk): cell for cell in cells}
+        # The header names each subject as its cells did at this version (a pinned page never changes).
+        shown = {cell.subject.pk: cell.subject for cell in by_key.values()}
+        subject_url = _url_pattern("kb:subject")
+        self.columns = []
+        for subject in self.subjects:
+            record = shown.get(subject.pk)
+            name, slug = (record.name, record.slug) if record else (subject.name, subject.slug)
+            kind = record.kind if record else subject.kind.name
+            self.columns.append(Column(subject.pk, slug, name, kind, subject_url(slug)))
+        dimensions = {cell.dimension.pk: cell.dimension for cell in by_key.values()}
         dimension_url = _url_pattern("kb:dimension")
+        records = [SubjectRecord(column.pk, column.slug, column.name, column.kind) for column in self.columns]
         self.rows = []
-        for dimension in self.dimensions:
-            if dimension.pk not in filled_dimensions:
-                continue
-            row_cells = [cells.get((record.pk, dimension.pk)) or Cell(record, dimension, []) for record in records]
+        for dimension in sorted(dimensions.values(), key=lambda each: (each.sort_key, each.pk)):
+            row_cells = [by_key.get((record.pk, dimension.pk)) or Cell.empty(record, dimension) for record in records]
             self.rows.append(Row(dimension, dimension_url(dimension.slug), row_cells))
-        self.empty_dimension_count = len(self.dimensions) - len(self.rows)
+        self.empty_dimension_count = (dimension_count - len(self.rows)) if dimension_count is not None else 0
 
     @property
     def content_date(self):
         """The latest content date of the table's published claims (kb.comparison.citation), or None."""
-        dates = [
-            claim.changed or claim.updated
-            for row in self.rows
-            for cell in row.cells
-            for claim in cell.claims
-            if claim.status == Status.PUBLISHED
-        ]
-        return max(dates).date() if dates else None
+        dates = [cell.content_date for row in self.rows for cell in row.cells if cell.content_date]
+        return max(dates) if dates else None
 
     @cached_property
     def groups(self):
-        """Every dimension group, in display order (the group filter's choices)."""
+        """The dimension groups of the table's rows, in display order (the group filter's choices)."""
         seen = {}
-        for dimension in self.dimensions:
-            seen.setdefault(dimension.group.pk, dimension.group)
+        for row in self.rows:
+            seen.setdefault(row.group.pk, row.group)
         return list(seen.values())
 
     @cached_property
@@ -600,8 +294,9 @@ class ComparisonTable:
         sources = {}
         for row in self.rows:
             for cell in row.cells:
-                sources.update(cell.sources)
-        return sorted(sources.values(), key=lambda source: (source.title.casefold(), source.slug))
+                sources.update(cell.source_titles)
+        choices = [SourceChoice(slug, title) for slug, title in sources.items()]
+        return sorted(choices, key=lambda source: (source.title.casefold(), source.slug))
 
     @staticmethod
     def blocks(rows):
@@ -614,130 +309,131 @@ class ComparisonTable:
         return blocks
 
 
-def _url_pattern(name, *fixed):
-    """reverse() once, then fill in the last (slug) argument by substitution: reverse() per cell is too slow."""
-    placeholder = "url-slug-placeholder"
-    pattern = reverse(name, args=[*fixed, placeholder])
-    return lambda slug: pattern.replace(placeholder, slug)
-
-
-CLAIM_FIELDS = (
-    "pk",
-    "subject_id",
-    "dimension_id",
-    "key",
-    "cell",
-    "support",
-    "status",
-    "body_html",
-    "editor_note_html",
-    "applies_to",
-    "outdated",
-    "outdated_since",
-    "superseded_by_id",
-    "reviewed",
-    "added",
-    "changed",
-    "updated",
-    "superseded_by__subject__slug",
-    "superseded_by__key",
-    "superseded_by__cell",
-    "superseded_by__status",
-)
-EVIDENCE_FIELDS = (
-    "claim_id",
-    "stance",
-    "excerpt_id",
-    "excerpt__key",
-    "excerpt__text",
-    "excerpt__locator",
-    "excerpt__speaker",
-    "excerpt__verification",
-    "excerpt__verified_sha256",
-    "excerpt__source_id",
-    "excerpt__source__slug",
-    "excerpt__source__title",
-    "excerpt__source__kind",
-    "excerpt__source__author",
-    "excerpt__source__publisher",
-    "excerpt__source__url",
-    "excerpt__source__published",
-    "excerpt__source__updated_on",
-    "excerpt__source__captured",
-)
-
-
-def fetch_claims(subjects, *, preview=False):
-    """The visible claims about ``subjects`` as ClaimRecords with their evidence, in two queries.
-
-    Readers see published claims only; a staff preview (``preview=True``) sees drafts too.
-    """
-    claim_qs = Claim.objects.visible(preview).filter(subject__in=subjects)
-    claim_urls = {subject.pk: _url_pattern("kb:claim", subject.slug) for subject in subjects}
-    claims = {}
-    for row in claim_qs.order_by("order", "key").values_list(*CLAIM_FIELDS):
-        claims[row[0]] = ClaimRecord(*row, url=claim_urls[row[1]](row[3]))
-
-    source_url = _url_pattern("kb:source")
-    sources, excerpts = {}, {}
-    evidence_rows = (
-        Evidence.objects.filter(claim__in=claim_qs.values("pk")).order_by("order", "pk").values_list(*EVIDENCE_FIELDS)
-    )
-    for (
-        claim_id,
-        stance,
-        excerpt_id,
-        key,
-        text,
-        locator,
-        speaker,
-        verification,
-        sha256,
-        source_id,
-        *source_fields,
-    ) in evidence_rows:
-        source = sources.get(source_id)
-        if source is None:
-            source = sources[source_id] = SourceRecord(source_id, *source_fields, source_url(source_fields[0]))
-        excerpt = excerpts.get(excerpt_id)
-        if excerpt is None:
-            excerpt = excerpts[excerpt_id] = ExcerptRecord(
-                excerpt_id, key, text, locator, speaker, verification, sha256, source
+def _cells_by_digest(addresses, key):
+    """Cells for [(subject id, digest, markup key)] rows: from the memo, the rest in one query (redrawn if stale)."""
+    stale = [digest for _subject_id, digest, drawn_with in addresses if drawn_with != key]
+    if stale:
+        redraw(CellVersion.objects.filter(digest__in=stale))
+    found = memo.get_many([(digest, key) for _subject_id, digest, _drawn_with in addresses])
+    missing = [digest for _subject_id, digest, _drawn_with in addresses if (digest, key) not in found]
+    if missing:
+        read = {
+            (digest, key): Cell(json.loads(facts), Markup(html))
+            for digest, facts, html in CellVersion.objects.filter(digest__in=missing).values_list(
+                "digest", "facts", "html"
             )
-        claim = claims.get(claim_id)
-        if claim is not None:
-            claim.evidence.append(EvidenceRecord(stance, excerpt))
-    return list(claims.values())
+        }
+        memo.set_many(read)
+        found.update(read)
+    return found
 
 
-def cells_of(subjects, dimensions, claims):
-    """{(subject id, dimension id): Cell} of the cells with claims, each drawn (kb.comparison.cells)."""
-    from kb.comparison.cells import draw_cells
+def stored_cells(subject_ids, version=None, *, with_data=False):
+    """The read model's cells of these subjects at content ``version`` (None: now).
 
-    records = {subject.pk: SubjectRecord.of(subject) for subject in subjects}
-    dimensions = {dimension.pk: dimension for dimension in dimensions}
-    by_cell = defaultdict(list)
-    for claim in claims:
-        if claim.dimension_id in dimensions:
-            by_cell[claim.subject_id, claim.dimension_id].append(claim)
-    cells = {
-        (subject_id, dimension_id): Cell(records[subject_id], dimensions[dimension_id], cell_claims)
-        for (subject_id, dimension_id), cell_claims in by_cell.items()
-    }
-    draw_cells(cells.values())
+    One query for the records in force; the cells' facts and markup come from this process's memo
+    (kb.comparison.cell_memo, by content address) or, for those it lacks, one more query. With
+    ``with_data`` (the open data), the cells' data too, in one query.
+    """
+    records = CellVersion.objects.at(version).of_subjects(subject_ids).order_by()
+    key = markup_key()
+    if with_data:
+        rows = list(records.values_list("pk", "facts", "html", "markup_key", "data"))
+        if any(row[3] != key for row in rows):
+            redraw(CellVersion.objects.filter(pk__in=[row[0] for row in rows if row[3] != key]))
+            rows = list(records.values_list("pk", "facts", "html", "markup_key", "data"))
+        return [Cell(json.loads(facts), Markup(html), data) for _pk, facts, html, _key, data in rows]
+    addresses = list(records.values_list("subject_id", "digest", "markup_key"))
+    found = _cells_by_digest(addresses, key)
+    return [found[digest, key] for _subject_id, digest, _drawn_with in addresses]
+
+
+def readers_cells(subject_ids, state):
+    """The cells readers see now (``state``: the kb.knowledge.models.ContentState read for this request).
+
+    Each subject's column (kb.comparison.models.SubjectColumn) has a content address, the digest of its
+    records: a column this process has read comes from its memo under that address, never stale; the
+    others are read as they stood when they last changed (or at this request's version if they changed
+    since), and kept only if what was read has that address. One query when every column is known; at
+    most three otherwise.
+    """
+    key = markup_key()
+    found_columns = SubjectColumn.objects.filter(subject_id__in=list(subject_ids))
+    known = {subject_id: (at, digest) for subject_id, at, digest in found_columns.values_list(
+        "subject_id", "changed_at", "digest"
+    )}  # fmt: skip
+    names = {subject_id: ("column", digest, key) for subject_id, (_at, digest) in known.items()}
+    found = columns.get_many(list(names.values()))
+    wanted = [subject_id for subject_id in known if names[subject_id] not in found]
+    if wanted:
+        condition = Q()
+        for subject_id in wanted:
+            at = min(known[subject_id][0], state.generation)
+            condition |= Q(subject_id=subject_id, valid_from__lte=at) & (Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+        addresses = list(
+            CellVersion.objects.filter(condition).order_by().values_list("subject_id", "digest", "markup_key")
+        )
+        cells = _cells_by_digest(addresses, key)
+        read = {subject_id: [] for subject_id in wanted}
+        for subject_id, digest, _drawn_with in addresses:
+            read[subject_id].append((digest, cells[digest, key]))
+        kept = {}
+        for subject_id, pairs in read.items():
+            found[names[subject_id]] = column = tuple(cell for _digest, cell in pairs)
+            if column_digest([digest for digest, _cell in pairs]) == known[subject_id][1]:
+                kept[names[subject_id]] = column
+        columns.set_many(kept)
+    return [cell for subject_id in subject_ids if subject_id in names for cell in found[names[subject_id]]]
+
+
+def fresh_cells(subject_ids, *, preview=False):
+    """The cells of these subjects computed from the database now and drawn (a staff preview's table)."""
+    cells = [Cell.from_data(data) for data in cells_of_subjects(subject_ids, preview=preview).values()]
+    for cell, html in zip(cells, draw(cells), strict=True):
+        cell.html = Markup(html)
     return cells
 
 
-def build_table(subjects, *, preview=False):
-    """The comparison of ``subjects`` (in this order) in three queries: dimensions, claims, evidence.
+class Frame(NamedTuple):
+    """What frames every comparison at one content version: the subjects (to resolve URLs) and the dimensions' count."""
 
-    Readers' pages take their tables from kb.comparison.columns instead, which keeps each
-    subject's cells per content generation.
+    catalogue: SubjectCatalogue
+    dimension_count: int
+
+
+def frame(state):
+    """The Frame of content ``state`` (kb.knowledge.models.ContentState), read once per version and process.
+
+    Named by the epoch, the generation and the time of its change, which no other content shares (a
+    generation number that a rolled-back write used is given again with another time).
+    """
+    key = ("frame", state.epoch, state.generation, state.changed)
+    found = columns.get_many([key]).get(key)
+    if found is None:
+        found = Frame(SubjectCatalogue.load(), Dimension.objects.count())
+        columns.set_many({key: found})
+    return found
+
+
+def build_table(subjects, *, preview=False, version=None, with_data=False, dimension_count=None, state=None):
+    """The comparison of ``subjects`` (in this order): a staff preview's computed fresh, else the read model's.
+
+    ``version``: the content generation to show (None: now); ``state``: the content a reader's live page
+    shows (kb.knowledge.models.ContentState), whose columns this process may have read already;
+    ``dimension_count``: how many dimensions there are (for the note on those without claims; a pinned
+    page does not say, as that number changes).
     """
     subjects = list(subjects)
-    dimensions = _dimensions()
-    claims = fetch_claims(subjects, preview=preview)
-    return ComparisonTable(subjects, dimensions, cells_of(subjects, dimensions, claims))
+    ids = [subject.pk for subject in subjects]
+    if preview:
+        count = Dimension.objects.count() if dimension_count is None else dimension_count
+        return ComparisonTable(subjects, fresh_cells(ids, preview=True), dimension_count=count)
+    if state is not None and not with_data:  # a reader's live page: the columns of this process's memo
+        return ComparisonTable(
+            subjects, readers_cells(ids, state), version=state.generation, dimension_count=dimension_count
+        )
+    cells = stored_cells(ids, version, with_data=with_data)
+    return ComparisonTable(subjects, cells, version=version, dimension_count=dimension_count)
 
 
 # Open data ---------------------------------------------------------------------------

@@ -293,7 +293,7 @@ def load_content(directory, force=False, reset=False, progress=None):
         record_sync(directory, content, now, loaded=True)
         verify_loaded(content)  # h10: excerpts checked against stored captures (kb/evidence/verification.py)
         if report.changed:
-            content_changed()
+            content_changed(everything=True)  # cells compared with the database: only those that differ change
             search_index.rebuild()
         # Checks that follow a write (e.g. excerpt verification) belong here, inside the transaction.
     logger.info(

@@ -29,6 +29,7 @@ from kb.editing.capture_forms import SourceForm
 from kb.evidence.captures import store_capture
 from kb.evidence.verification import verify_source
 from kb.knowledge import models as m
+from kb.knowledge.signals import bulk_write
 from kb.site.preview import PREVIEW_PARAM
 
 admin.site.site_header = "Knowledge base editors"
@@ -90,6 +91,22 @@ class KBAdmin(SimpleHistoryAdmin):
     object_history_list_template = "admin/kb/object_history_list.html"
     formfield_overrides = {dj_models.URLField: {"assume_scheme": "https"}}
     preview = False  # offer "Preview with drafts" links on the change page
+
+    # One edit (a record with its inlines, a deletion, a bulk action) is one content write: one generation,
+    # and the cells it touched rewritten once, in its transaction (kb.knowledge.signals.bulk_write).
+    def changeform_view(self, *args, **kwargs):
+        with bulk_write():
+            return super().changeform_view(*args, **kwargs)
+
+    def delete_view(self, *args, **kwargs):
+        with bulk_write():
+            return super().delete_view(*args, **kwargs)
+
+    def changelist_view(self, request, *args, **kwargs):
+        if request.method != "POST":
+            return super().changelist_view(request, *args, **kwargs)
+        with bulk_write():
+            return super().changelist_view(request, *args, **kwargs)
 
     def annotate(self, queryset):
         """Counts and the like for the list columns; see get_queryset."""

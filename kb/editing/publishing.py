@@ -31,6 +31,6 @@ def set_status(claims, status, user=None, reason=""):
         bulk_update_with_history(
             changed, m.Claim, ["status", "updated", "changed"], default_user=user, default_change_reason=reason
         )
-        content_changed()
+        content_changed(claims=[claim.pk for claim in changed])
         search_index.refresh(m.SearchKind.CLAIM, Q(pk__in=[claim.pk for claim in changed]), using=using)
     return changed

@@ -192,13 +192,13 @@ def record(excerpts, captures):
     """Update the verification of ``excerpts`` (with ``source`` loaded) in bulk, without history.
 
     Verification is derived data: it changes neither the content nor the record's history; but
-    pages show it, so a change bumps the content generation (cached pages and columns go).
+    pages show it, so a change bumps the content generation and rewrites the cells that quote them.
     """
     now = timezone.now()
     changed = [e for e in excerpts if apply(e, captures[e.source.slug], now)]
     if changed:
         m.Excerpt.objects.bulk_update(changed, VERIFICATION_FIELDS, batch_size=500)
-        content_changed()
+        content_changed(excerpts=[excerpt.pk for excerpt in changed])
     return changed
 
 

@@ -165,7 +165,7 @@ def generate(size, progress=lambda label, done, total: None):
         ]
     )
     _bulk(m.Snippet, snippets, progress, "snippets")
-    content_changed()
+    content_changed(everything=True)
     search_index.rebuild()
     return {
         "subjects": len(subjects),

@@ -331,16 +331,26 @@ def fresh_generation(settings_dict, notes=None):
         notes.append(f"No {table} table in the restored database: the content generation was not changed.")
         return None
     now = datetime.now(UTC)
+    # A restored database is another history: a new epoch, so that pinned comparisons of the database it
+    # replaced (whose later versions the backup lacks) are refused, never shown with other content.
+    epoch = new_epoch()
     if engine_of(settings_dict) == POSTGRESQL:
         with pg_connect(settings_dict) as connection:
             row = connection.execute(f"SELECT generation FROM {table} WHERE id = 1").fetchone()
             generation = max((row[0] if row else 0) + 1, time.time_ns() // 1000)
-            if row:
-                connection.execute(f"UPDATE {table} SET generation = %s, changed = %s WHERE id = 1", [generation, now])
-            else:
+            has_epoch = "SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name = 'epoch'"
+            if connection.execute(has_epoch, [table]).fetchone():
                 connection.execute(
-                    f"INSERT INTO {table} (id, generation, changed, epoch) VALUES (1, %s, %s, %s)",
-                    [generation, now, new_epoch()],
+                    f"INSERT INTO {table} (id, generation, changed, epoch) VALUES (1, %s, %s, %s) "
+                    "ON CONFLICT (id) DO UPDATE SET generation = EXCLUDED.generation, changed = EXCLUDED.changed, "
+                    "epoch = EXCLUDED.epoch",
+                    [generation, now, epoch],
+                )
+            else:  # a backup older than epochs: migrate gives it one
+                connection.execute(
+                    f"INSERT INTO {table} (id, generation, changed) VALUES (1, %s, %s) "
+                    "ON CONFLICT (id) DO UPDATE SET generation = EXCLUDED.generation, changed = EXCLUDED.changed",
+                    [generation, now],
                 )
         return generation
     connection = sqlite3.connect(_sqlite_path(settings_dict))
@@ -350,14 +360,18 @@ def fresh_generation(settings_dict, notes=None):
             generation = max((row[0] if row else 0) + 1, time.time_ns() // 1000)
             # Django stores SQLite datetimes as ISO text without a zone (always UTC with USE_TZ).
             changed = now.replace(tzinfo=None).isoformat(sep=" ")
-            if row:
+            if connection.execute("SELECT 1 FROM pragma_table_info(?) WHERE name = 'epoch'", [table]).fetchone():
                 connection.execute(
-                    f"UPDATE {table} SET generation = ?, changed = ? WHERE id = 1", [generation, changed]
+                    f"INSERT INTO {table} (id, generation, changed, epoch) VALUES (1, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, changed = excluded.changed, "
+                    "epoch = excluded.epoch",
+                    [generation, changed, epoch],
                 )
-            else:
+            else:  # a backup older than epochs: migrate gives it one
                 connection.execute(
-                    f"INSERT INTO {table} (id, generation, changed, epoch) VALUES (1, ?, ?, ?)",
-                    [generation, changed, new_epoch()],
+                    f"INSERT INTO {table} (id, generation, changed) VALUES (1, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, changed = excluded.changed",
+                    [generation, changed],
                 )
     finally:
         connection.close()

@@ -26,7 +26,10 @@ from kb.knowledge.models import ContentVersion
 from kb.ops.db_router import primary_reads, reads_at_generation
 from kb.site.preview import PREVIEW_PARAM
 
-CACHED_HEADERS = ("Content-Type", "Content-Language", "Access-Control-Allow-Origin", "Content-Disposition", "Vary")
+CACHED_HEADERS = (
+    "Content-Type", "Content-Language", "Access-Control-Allow-Origin", "Content-Disposition", "Vary",
+    "Link", "Memento-Datetime",  # a pinned comparison's Memento headers (kb.site.views.versions)
+)  # fmt: skip
 PRIVATE_PREFIXES = ("/admin/",)
 
 
@@ -62,7 +65,8 @@ def _validators(response, changed):
         response["ETag"] = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
     if changed is not None and not response.has_header("Last-Modified"):
         response["Last-Modified"] = http_date(changed.timestamp())
-    patch_cache_control(response, public=True, max_age=0, must_revalidate=True)
+    if "max-age" not in response.get("Cache-Control", ""):  # a pinned comparison says it is immutable
+        patch_cache_control(response, public=True, max_age=0, must_revalidate=True)
 
 
 class PageCacheMiddleware:

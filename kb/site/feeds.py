@@ -15,16 +15,21 @@ What a feed reader gets is safe and cannot fail:
   origin (``ClaimEntryIds``), the same at every change of the claim.
 """
 
+from dataclasses import dataclass
+
 from django.contrib.syndication.views import Feed
 from django.db.models import F
 from django.db.models.functions import Coalesce
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
-from kb.comparison.table import SubjectCatalogue, compare_url, resolve_subjects, split_spec
-from kb.knowledge.models import Claim, Subject
+from kb.comparison import history
+from kb.comparison.filters import FILTER_PARAMS, ComparisonFilter
+from kb.comparison.history import CellChange
+from kb.comparison.table import SubjectCatalogue, compare_url, resolve_subjects, split_spec, with_query
+from kb.knowledge.models import Claim, ContentVersion, Subject
 from kb.knowledge.rendering import sanitize, strip_control
 from kb.site import site_url
 from kb.site.context_processors import SITE_NAME
@@ -126,31 +131,105 @@ class SubjectClaimsFeed(ClaimEntryIds, ClaimsFeed):
         return recent_claims().filter(subject=obj)[:FEED_SIZE]
 
 
-class ComparisonFeed(ClaimsFeed):
-    """Changes to the cells of one comparison (``/compare/<a>-vs-<b>/feed/``): its subjects' published claims."""
+@dataclass
+class ComparisonView:
+    """A comparison and the filters of the view its feed follows (the page's GET parameters)."""
+
+    subjects: list
+    query: QueryDict
+    epoch: str
+
+
+@dataclass
+class CellEntry:
+    view: ComparisonView
+    change: CellChange
+    old: int
+    new: int
+    at: object
+
+
+class ComparisonFeed(Feed):
+    """Changes to the cells of one comparison (``/compare/<a>-vs-<b>/feed/``), one entry per changed cell.
+
+    A filtered view has its own feed (the same GET parameters): entries only for the cells of rows that
+    view shows. Entries are the read model's changes (kb.comparison.history), newest version first.
+    """
+
+    feed_type = Atom1Feed
+    author_name = SITE_NAME
 
     def get_object(self, request, spec):
         resolution = resolve_subjects(split_spec(spec), SubjectCatalogue.load())
         if resolution.unknown or resolution.too_many or resolution.too_few:
             raise Http404("There is no such comparison.")
-        return resolution.subjects
+        query = QueryDict(mutable=True)
+        for key in FILTER_PARAMS:
+            values = [value for value in request.GET.getlist(key) if value]
+            if values:
+                query.setlist(key, values)
+        return ComparisonView(resolution.subjects, query, ContentVersion.objects.state().epoch)
 
-    def _names(self, subjects):
-        return strip_control(" vs ".join(subject.name for subject in subjects))
+    def _names(self, view):
+        return strip_control(" vs ".join(subject.name for subject in view.subjects))
 
-    def title(self, subjects):
-        return f"{SITE_NAME}: changes to {self._names(subjects)}"
+    def _slugs(self, view):
+        return [subject.slug for subject in view.subjects]
 
-    def subtitle(self, subjects):
-        return (
-            f"Changed cells of the comparison {self._names(subjects)}, newest first, each with the sources it quotes."
-        )
+    def title(self, view):
+        filtered = " (filtered)" if view.query else ""
+        return f"{SITE_NAME}: changes to {self._names(view)}{filtered}"
 
-    def link(self, subjects):
-        return site_url.absolute(compare_url([subject.slug for subject in subjects]))
+    def subtitle(self, view):
+        return f"Changed cells of the comparison {self._names(view)}, newest first, old beside new on the site."
 
-    def feed_url(self, subjects):
-        return site_url.absolute(compare_url([subject.slug for subject in subjects], "kb:feed-compare"))
+    def link(self, view):
+        return site_url.absolute(with_query(compare_url(self._slugs(view)), view.query.urlencode()))
 
-    def items(self, subjects):
-        return recent_claims().filter(subject__in=[subject.pk for subject in subjects])[:FEED_SIZE]
+    def feed_url(self, view):
+        return site_url.absolute(with_query(compare_url(self._slugs(view), "kb:feed-compare"), view.query.urlencode()))
+
+    def items(self, view):
+        versions = history.versions_of([subject.pk for subject in view.subjects])[-FEED_SIZE - 1 :]
+        if not versions:
+            return []
+        past = history.History(view.subjects)
+
+        def keep(table):
+            return ComparisonFilter(view.query or None, table=table).filter_rows(table.rows)
+
+        entries = []
+        pairs = list(zip([(0, None), *versions[:-1]], versions, strict=True))
+        for (old, _old_at), (new, at) in reversed(pairs):
+            for change in history.changes_in_view(past, old, new, keep):
+                entries.append(CellEntry(view, change, old, new, at))
+            if len(entries) >= FEED_SIZE:
+                break
+        return entries[:FEED_SIZE]
+
+    def item_title(self, item):
+        cell = item.change.cell
+        return strip_control(f"{cell.subject.name} · {cell.dimension.name}: {'; '.join(item.change.what)}")
+
+    def item_description(self, item):
+        html = render_to_string("feeds/cell_change.html", {"change": item.change, "base": site_url.origin()})
+        return sanitize(strip_control(html.strip()))
+
+    def item_link(self, item):
+        view = item.view
+        query = f"from={history.version_name(view.epoch, item.old)}&to={history.version_name(view.epoch, item.new)}"
+        if view.query:
+            query += "&" + view.query.urlencode()
+        url = with_query(compare_url(self._slugs(view), "kb:compare-changes"), query)
+        return site_url.absolute(f"{url}#change-{item.change.dom_id}")
+
+    def item_guid(self, item):
+        return f"cell:{item.view.epoch}-{item.new}:{item.change.dom_id}"
+
+    item_guid_is_permalink = False
+
+    def item_pubdate(self, item):
+        return item.at
+
+    def item_updateddate(self, item):
+        return item.at

@@ -19,6 +19,7 @@ from django.template.defaultfilters import capfirst, date, pluralize
 from django.templatetags.static import static
 from jinja2 import ChainableUndefined, Environment
 
+from kb.comparison.marks import Marks
 from kb.evidence.states import quote_status
 from kb.knowledge.urls_memo import reverse
 
@@ -74,7 +75,7 @@ def environment(**options):
     options.setdefault("trim_blocks", True)
     options.setdefault("lstrip_blocks", True)
     env = Environment(**options)
-    env.globals.update({"url": url, "static": cached_static, "static_prefix": settings.STATIC_URL})
+    env.globals.update({"url": url, "static": cached_static, "static_prefix": settings.STATIC_URL, "marks": Marks})
     env.globals["quote_status"] = quote_status  # the one decision of a quote's state (kb.evidence.states)
     env.filters.update({"date": cached_date, "pluralize": pluralize, "capfirst": capfirst, "regroup": regroup})
     return env

@@ -50,7 +50,7 @@ class Command(BaseCommand):
                         capture_sha256=sha256, capture_characters=characters,
                         captured=source.captured or timezone.localdate(),
                     )  # fmt: skip
-                    content_changed()  # citations show the capture date
+                    content_changed(sources=[source.pk])  # citations show the capture date
                     source.refresh_from_db()
                 if existing.get(source.pk) == sha256:
                     same += 1

@@ -13,25 +13,23 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.text import get_text_list
 
-from kb.comparison.columns import comparison_table, subject_catalogue
 from kb.comparison.filters import FILTER_PARAMS, ComparisonFilter
+from kb.comparison.marks import SUPPORT_ICONS, SUPPORT_LABELS
 from kb.comparison.summary import summarise
 from kb.comparison.table import (
     MAX_SUBJECTS,
     MIN_SUBJECTS,
-    STANCE_ICONS,
-    STANCE_LABELS,
-    SUPPORT_ICONS,
-    SUPPORT_LABELS,
     SubjectCatalogue,
+    build_table,
     compare_url,
+    frame,
     resolve_subjects,
     split_spec,
     table_as_csv_rows,
     table_as_data,
     with_query,
 )
-from kb.knowledge.models import COMPARE_SEPARATOR
+from kb.knowledge.models import COMPARE_SEPARATOR, ContentVersion
 from kb.site import site_url
 from kb.site.preview import PREVIEW_PARAM, wants_preview
 from kb.site.views.share import comparison_share_context
@@ -60,7 +58,7 @@ class _Resolved:
     """The subjects a comparison URL names, and what is wrong with it if anything."""
 
     def __init__(self, spec, request):
-        self.catalogue = subject_catalogue(request)
+        self.catalogue = frame(content_state(request)).catalogue
         self.resolution = resolve_subjects(split_spec(spec), self.catalogue)
         self.subjects = self.resolution.subjects
 
@@ -166,8 +164,25 @@ def _data_problem(resolved, as_json):
     return HttpResponse(message + "\n", status=404, content_type="text/plain; charset=utf-8")
 
 
-def _table_and_rows(request, subjects, preview):
-    table = comparison_table(request, subjects, preview=preview)
+def content_state(request):
+    """The content (kb.knowledge.models.ContentState) this request shows: read once per request."""
+    state = getattr(request, "content_state", None)
+    if state is None:
+        state = request.content_state = ContentVersion.objects.state()
+    return state
+
+
+def _table_and_rows(request, subjects, preview, *, version=None, with_data=False):
+    """The table (a staff preview's computed fresh; else the read model's at ``version``, now if None) and its
+    rows with the request's filters applied."""
+    if preview:
+        table = build_table(subjects, preview=True, dimension_count=frame(content_state(request)).dimension_count)
+    elif version is None:
+        state = content_state(request)
+        count = frame(state).dimension_count
+        table = build_table(subjects, version=state.generation, with_data=with_data, dimension_count=count, state=state)
+    else:
+        table = build_table(subjects, version=version, with_data=with_data)
     # No filter asked for: an unbound filter set, which validates nothing.
     filterset = ComparisonFilter(request.GET or None, table=table, request=request)
     rows = filterset.filter_rows(table.rows)
@@ -184,22 +199,57 @@ def _finish(response, preview):
 # The comparison page -------------------------------------------------------------------
 
 
-def comparison(request, spec):
+def resolve_or_answer(request, spec, view, *, kwargs=None):
+    """(resolved, None) for a comparison URL naming its subjects canonically; else (resolved, the answer):
+    a 404 page that says why, the subject page for one subject, or a permanent redirect to the canonical URL."""
     resolved = _Resolved(spec, request)
     problem = resolved.problem
     if problem in ("unknown", "too-many"):
-        return _problem_page(request, resolved)
+        return resolved, _problem_page(request, resolved)
     if problem == "too-few":
         if not resolved.subjects:
-            return _problem_page(request, resolved)
-        return redirect(with_query(resolved.subjects[0].get_absolute_url(), _carried(request, [PREVIEW_PARAM])))
-    response = resolved.redirect_if_not_canonical(request, "kb:compare")
+            return resolved, _problem_page(request, resolved)
+        return resolved, redirect(
+            with_query(resolved.subjects[0].get_absolute_url(), _carried(request, [PREVIEW_PARAM]))
+        )
+    if not resolved.resolution.is_canonical:
+        url = reverse(view, kwargs={"spec": tuple(resolved.resolution.slugs), **(kwargs or {})})
+        return resolved, HttpResponsePermanentRedirect(with_query(url, request.META.get("QUERY_STRING", "")))
+    return resolved, None
+
+
+def comparison(request, spec):
+    resolved, response = resolve_or_answer(request, spec, "kb:compare")
     if response:
         return response
+    response = render_comparison(request, resolved)
+    if not wants_preview(request):
+        response["Link"] = memento_links(resolved.subjects)
+    return response
 
-    preview = wants_preview(request)
+
+def memento_links(subjects, *extra):
+    """The Link header of a comparison (RFC 7089): its original, TimeGate and TimeMap, and ``extra`` links."""
+    slugs = [subject.slug for subject in subjects]
+    links = [
+        f'<{site_url.absolute(compare_url(slugs))}>; rel="original"',
+        f'<{site_url.absolute(compare_url(slugs, "kb:compare-timegate"))}>; rel="timegate"',
+        f'<{site_url.absolute(compare_url(slugs, "kb:compare-timemap"))}>; rel="timemap"; '
+        'type="application/link-format"',
+        *extra,
+    ]
+    return ", ".join(links)
+
+
+def pinned_url(slugs, version_name, query=""):
+    return with_query(reverse("kb:compare-pinned", kwargs={"spec": tuple(slugs), "version": version_name}), query)
+
+
+def render_comparison(request, resolved, *, pin=None):
+    """The comparison page: live (``pin`` None) or pinned at a version (kb.site.views.versions.Pin)."""
+    preview = wants_preview(request) and pin is None
     subjects = resolved.subjects
-    table, filterset, rows = _table_and_rows(request, subjects, preview)
+    table, filterset, rows = _table_and_rows(request, subjects, preview, version=pin.generation if pin else None)
     # Links keep the filters in effect; values the form rejected are not passed on.
     carried = _carried(request, [key for key in CARRIED_PARAMS if key not in filterset.form.errors])
     query = carried.urlencode()
@@ -214,14 +264,14 @@ def comparison(request, spec):
             remove_url = with_query(compare_url([other.slug for other in others]), query)
         else:
             remove_url = with_query(reverse("kb:compare-form"), _subjects_query(others, carried))
-        columns.append({"subject": subject, "remove_url": remove_url})
+        columns.append({"subject": table.columns[len(columns)], "remove_url": remove_url})
 
-    names = _names(subjects)
+    names = _names(table.columns)  # as the subjects were named at the table's version
     shown = len(rows)
     context = {
         "page_title": f"{names}: comparison",
         "page_description": (
-            f"{get_text_list([s.name for s in subjects], 'and')} compared side by side on "
+            f"{get_text_list([column.name for column in table.columns], 'and')} compared side by side on "
             f"{len(table.rows)} dimensions, each cell with the sources' own words and where they disagree."
         ),
         "canonical_url": site_url.absolute(canonical),
@@ -239,23 +289,26 @@ def comparison(request, spec):
         "filterset": filterset,
         "filter_errors": filterset.form.errors,
         "filtered": bool(filterset.active),
-        "clear_url": with_query(canonical, only_preview),
+        "clear_url": pinned_url(slugs, pin.name) if pin else with_query(canonical, only_preview),
         "json_url": with_query(compare_url(slugs, "kb:compare-json"), query),
         "csv_url": with_query(compare_url(slugs, "kb:compare-csv"), query),
         "feed_url": compare_url(slugs, "kb:feed-compare"),
         "carried_hidden": [(key, value) for key, values in carried.lists() for value in values],
         "preview_hidden": [(PREVIEW_PARAM, "1")] if preview else [],
-        "can_add": len(subjects) < MAX_SUBJECTS,
-        "addable": resolved.catalogue.grouped_by_kind(exclude=subjects),
+        # A pinned page never changes: it offers no list of the subjects there are now.
+        "can_add": len(subjects) < MAX_SUBJECTS and pin is None,
+        "addable": resolved.catalogue.grouped_by_kind(exclude=subjects) if pin is None else [],
         "max_subjects": MAX_SUBJECTS,
         "support_legend": [(value, SUPPORT_ICONS[value], label) for value, label in SUPPORT_LABELS.items()],
-        **comparison_share_context(request, subjects, table.content_date),
+        **comparison_share_context(request, table.columns, table.content_date, pin=pin, state=content_state(request)),
         "support_labels": SUPPORT_LABELS,
-        "support_icons": SUPPORT_ICONS,
-        "stance_icons": STANCE_ICONS,
-        "stance_labels": STANCE_LABELS,
-        "summary": summarise(subjects, rows),
+        "summary": summarise(table.columns, rows),
+        "pin": pin,
     }
+    # Every filtered view has its feed of changes: the same parameters.
+    context["feed_url"] = with_query(context["feed_url"], query)
+    if pin is not None:
+        context["robots_noindex"] = True  # the live page is the one to index
     return _finish(render(request, "kb/compare.html", context), preview)
 
 
@@ -275,7 +328,7 @@ def comparison_json(request, spec):
     if response:
         return response
     preview = wants_preview(request)
-    table, filterset, rows = _table_and_rows(request, resolved.subjects, preview)
+    table, filterset, rows = _table_and_rows(request, resolved.subjects, preview, with_data=True)
     data = table_as_data(
         table,
         rows,
@@ -295,7 +348,7 @@ def comparison_csv(request, spec):
     if response:
         return response
     preview = wants_preview(request)
-    _table, _filterset, rows = _table_and_rows(request, resolved.subjects, preview)
+    _table, _filterset, rows = _table_and_rows(request, resolved.subjects, preview, with_data=True)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = COMPARE_SEPARATOR.join(subject.slug for subject in resolved.subjects)
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'

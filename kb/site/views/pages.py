@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
-from kb.comparison.table import is_contested
+from kb.comparison.cell import is_contested
 from kb.evidence.run_records import excerpt_context, run_record
 from kb.evidence.states import capture_status
 from kb.knowledge.featured import featured_comparisons

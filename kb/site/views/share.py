@@ -8,11 +8,14 @@ import json
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import HttpResponse, HttpResponseNotFound, HttpResponsePermanentRedirect
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
 from kb.comparison import citation as kb_citation
 from kb.comparison import preview_image
-from kb.comparison.table import SubjectCatalogue, compare_url, resolve_subjects, split_spec
+from kb.comparison.history import parse_version, version_name
+from kb.comparison.table import SubjectCatalogue, build_table, compare_url, resolve_subjects, split_spec
+from kb.knowledge.models import ContentVersion
 from kb.site import site_url
 from kb.site.context_processors import SITE_NAME
 
@@ -33,18 +36,25 @@ def _resolve(spec, view):
     return resolution.subjects, None
 
 
-def comparison_share_context(request, subjects, content_date):
+def pinned_path(slugs, version):
+    return reverse("kb:compare-pinned", kwargs={"spec": tuple(slugs), "version": version})
+
+
+def comparison_share_context(request, subjects, content_date, *, pin=None, state=None):
     """Template context for a comparison page: ``og_image`` (link previews) and ``citation``.
 
+    ``subjects``: each with its slug and name as the page shows them (ComparisonTable.columns).
     ``content_date``: the latest date of the comparison's published claims (ComparisonTable.content_date).
+    The citation and the link to copy name the pinned form of the page (``pin``'s, or the version the live
+    page shows: ``state``, a kb.knowledge.models.ContentState), which shows the same content in a year.
     """
     slugs = [subject.slug for subject in subjects]
-    url = site_url.absolute(compare_url(slugs))
-    citation = kb_citation.for_comparison(subjects, url, SITE_NAME, content_date=content_date)
-    # The picture's URL names the content generation it shows, so that chat apps, which keep
+    version = pin.name if pin else state.key
+    pinned = site_url.absolute(pinned_path(slugs, version))
+    citation = kb_citation.for_comparison(subjects, pinned, SITE_NAME, content_date=content_date)
+    # The picture's URL names the content version it shows, so that chat apps, which keep
     # a link's picture by its URL, fetch the new one after a change (the view ignores ``v``).
-    version = getattr(request, "content_version", None)
-    image = compare_url(slugs, "kb:compare-preview") + (f"?v={version[0]}" if version else "")
+    image = compare_url(slugs, "kb:compare-preview") + f"?v={version}"
     return {
         "og_image": {
             "url": site_url.absolute(image),
@@ -55,8 +65,9 @@ def comparison_share_context(request, subjects, content_date):
         "citation": {
             "url": citation.url,
             "date": citation.content_date,
-            "bibtex_url": compare_url(slugs, "kb:compare-bibtex"),
-            "csl_url": compare_url(slugs, "kb:compare-csl"),
+            "version_date": (pin.at if pin else state.changed),
+            "bibtex_url": compare_url(slugs, "kb:compare-bibtex") + f"?version={version}",
+            "csl_url": compare_url(slugs, "kb:compare-csl") + f"?version={version}",
         },
     }
 
@@ -72,8 +83,15 @@ def comparison_preview(request, spec):
 
 
 def _citation(request, subjects):
-    url = site_url.absolute(compare_url([subject.slug for subject in subjects]))
-    return kb_citation.for_comparison(subjects, url, SITE_NAME)
+    """The citation of the comparison, pinned at ``?version=`` when that names a version of this database."""
+    slugs = [subject.slug for subject in subjects]
+    state = ContentVersion.objects.state()
+    generation = parse_version(request.GET.get("version", ""), state.epoch)
+    if generation is None or generation > state.generation:
+        return kb_citation.for_comparison(subjects, site_url.absolute(compare_url(slugs)), SITE_NAME)
+    url = site_url.absolute(pinned_path(slugs, version_name(state.epoch, generation)))
+    content_date = build_table(subjects, version=generation).content_date
+    return kb_citation.for_comparison(subjects, url, SITE_NAME, content_date=content_date)
 
 
 def _download(content, content_type, filename):
