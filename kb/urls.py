@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path, register_converter
 
+from kb.ops.readers import ADMIN_PREFIX
 from kb.site import converters, views
 from kb.site.feeds import ComparisonFeed, RecentClaimsFeed, SubjectClaimsFeed
 from kb.site.sitemaps import SITEMAPS
@@ -41,7 +42,7 @@ app_patterns = [
 
 urlpatterns = [
     path("", include((app_patterns, "kb"))),
-    path("admin/", admin.site.urls),
+    path(ADMIN_PREFIX.lstrip("/"), admin.site.urls),
 ]
 
 handler500 = "kb.site.views.errors.server_error"
