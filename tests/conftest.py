@@ -19,10 +19,12 @@ def empty_caches():
     from django.core.cache import caches
 
     from kb.comparison.columns import recent
+    from kb.ops.shared_cache import shared_cache
 
     for cache in caches.all():
         cache.clear()
     recent.clear()
+    shared_cache.forget_failure()  # no outage carried over from another test
 
 
 @pytest.fixture(autouse=True, scope="session")

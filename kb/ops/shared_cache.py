@@ -49,7 +49,8 @@ def _mac_key(secret_key):
 
 def _tag(key, payload):
     """A keyed BLAKE2b tag of ``payload`` stored under ``key`` (so a value cannot be moved to another key)."""
-    mac = hashlib.blake2b(key.encode() + b"\0", key=_mac_key(settings.SECRET_KEY), digest_size=TAG_BYTES, person=b"kb-cache-value")
+    secret = _mac_key(settings.SECRET_KEY)
+    mac = hashlib.blake2b(key.encode() + b"\0", key=secret, digest_size=TAG_BYTES, person=b"kb-cache-value")
     mac.update(payload)
     return mac.digest()
 
@@ -60,17 +61,22 @@ class SharedCache:
     def __init__(self, alias_setting="KB_PAGE_CACHE"):
         self.alias_setting = alias_setting
         self.down_until = None  # monotonic time until which the cache is not asked, while it fails
+        self.failing = None  # the operation that failed ("get" or "set"), until it or a write succeeds
 
     @property
     def backend(self):
         return caches[getattr(settings, self.alias_setting)]
 
     def _available(self):
-        # After a failure, the next try waits KB_CACHE_RETRY_SECONDS; it stays marked down until a call succeeds.
+        # After a failure, the next try waits KB_CACHE_RETRY_SECONDS.
         return self.down_until is None or time.monotonic() >= self.down_until
 
+    def forget_failure(self):
+        """Ask the cache again at once (tests, or an operator's shell)."""
+        self.failing = self.down_until = None
+
     def _failed(self, operation, error):
-        if self.down_until is None:
+        if self.failing is None:
             logger.warning(
                 "cache %s failed (%s: %s): pages are built from the database; next try in %s s",
                 operation,
@@ -78,11 +84,13 @@ class SharedCache:
                 " ".join(str(error).split())[:200],
                 settings.KB_CACHE_RETRY_SECONDS,
             )
+        self.failing = operation
         self.down_until = time.monotonic() + settings.KB_CACHE_RETRY_SECONDS
 
-    def _succeeded(self):
-        if self.down_until is not None:
-            self.down_until = None
+    def _succeeded(self, operation):
+        # A Redis full under noeviction still answers reads: only a write that works again ends its outage.
+        if self.failing is not None and operation in (self.failing, "set"):
+            self.failing = self.down_until = None
             logger.warning("cache answers again")
 
     def get(self, key):
@@ -94,7 +102,7 @@ class SharedCache:
         except Exception as error:  # any backend, any failure: a miss
             self._failed("get", error)
             return None
-        self._succeeded()
+        self._succeeded("get")
         if value is None:
             return None
         if not isinstance(value, bytes) or len(value) < TAG_BYTES:
@@ -115,7 +123,7 @@ class SharedCache:
         except Exception as error:
             self._failed("set", error)
             return False
-        self._succeeded()
+        self._succeeded("set")
         return True
 
 
