@@ -20,9 +20,10 @@ import pytest
 import redis
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
-from django.core.management import call_command
 from django.test import override_settings
-from hypothesis import HealthCheck, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from kb.knowledge import models as m
@@ -153,9 +154,9 @@ def redis_server():
 
     def start(policy="allkeys-lru", maxmemory="2mb"):
         port = free_port()
+        options = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         process = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-            + ["--maxmemory", maxmemory, "--maxmemory-policy", policy],
+            [binary, "--port", str(port), *options, "--maxmemory", maxmemory, "--maxmemory-policy", policy],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -189,7 +190,7 @@ def test_a_full_redis_evicts_instead_of_failing(client, sample_kb, settings, red
 
 
 def test_a_full_redis_that_refuses_writes_is_a_miss(client, sample_kb, settings, redis_server, caplog):
-    port, raw = redis_server("noeviction", "2mb")
+    port, _raw = redis_server("noeviction", "2mb")
     settings.CACHES = redis_caches(port)
     settings.KB_CACHE_RETRY_SECONDS = 0
     value = random.randbytes(100_000)
@@ -274,7 +275,7 @@ def test_a_thousand_orders_of_the_same_subjects_add_at_most_one_entry(client, db
             assert client.get(f"/compare/{spec}/").status_code == 200
             assert client.get(f"/compare/{spec}.csv").status_code == 200
     added = set(store) - before
-    assert len(seen) > 990
+    assert len(seen) > 950  # nearly all different orders
     assert len(added) == 1, added  # the picture of the set of eight, drawn once
 
 
