@@ -117,6 +117,9 @@ TEMPLATES = [
     },
 ]
 
+# Public templates: an undefined variable is an error (tests) or renders empty and is logged (kb.site.jinja2).
+KB_STRICT_TEMPLATES = False
+
 WSGI_APPLICATION = "kb.wsgi.application"
 
 DATABASES = {

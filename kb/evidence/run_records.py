@@ -28,17 +28,20 @@ def _versions(run):
     return " and ".join(f"{name} {version}" for name, version in items[:1]) if items else ""
 
 
+def _record(state, text, short, versions="", error="", run=None):
+    """Every record has the same keys, so a template reads any of them whatever the state."""
+    return {"state": state, "text": text, "short": short, "versions": versions, "error": error, "run": run}
+
+
 def run_record(snippet):
     """(state, sentence) for a reader: passed, failed, not-run or none, said plainly."""
     if not snippet.runnable:
-        return {
-            "state": "not-runnable",
-            "text": f"Not runnable on its own: {snippet.not_runnable_reason}",
-            "short": "not runnable on its own",
-        }
+        return _record(
+            "not-runnable", f"Not runnable on its own: {snippet.not_runnable_reason}", "not runnable on its own"
+        )
     run = getattr(snippet, "last_run", None)
     if run is None:
-        return {"state": "none", "text": "Not run yet.", "short": "not run yet"}
+        return _record("none", "Not run yet.", "not run yet")
     when = formats.date_format(run.ran_at, "j F Y")
     with_versions = f" with {_versions(run)}" if run.versions else ""
     all_versions = ", ".join(f"{name} {version}" for name, version in run.versions.items())
@@ -48,9 +51,7 @@ def run_record(snippet):
         text, short = f"Failed when run{with_versions} on {when}.", f"failed on {when}"
     else:
         text, short = f"Not run here: there is no runner for {snippet.get_language_display()}.", "not run here"
-    return {
-        "state": run.outcome, "text": text, "short": short, "versions": all_versions, "error": run.error, "run": run,
-    }  # fmt: skip
+    return _record(run.outcome, text, short, versions=all_versions, error=run.error, run=run)
 
 
 def excerpt_context(excerpts, source):

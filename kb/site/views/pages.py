@@ -312,6 +312,8 @@ def source_detail(request, slug):
             "nav_section": "sources",
             "og_type": "article",
             "source": source,
+            # When the text the excerpts were verified against was captured (a source may have no capture).
+            "captured_on": source.capture.captured_at if hasattr(source, "capture") else source.captured,
             "excerpts": excerpts,
             "snippets": snippets,
         },
