@@ -157,3 +157,19 @@ def test_a_page_number_is_part_of_the_key(client, sample_kb):
 @override_settings(KB_PAGE_CACHE_SECONDS=0)
 def test_page_cache_can_be_turned_off(client, sample_kb):
     assert "X-Page-Cache" not in get(client)
+
+
+def test_the_state_a_hit_reads_is_the_models(sample_kb):
+    from kb.ops.page_cache import primary_state
+
+    assert primary_state() == m.ContentVersion.objects.state()
+    m.Subject.objects.get(slug="alpha").save()  # a change: a new generation and time
+    assert primary_state() == m.ContentVersion.objects.state()
+    assert primary_state().changed.tzinfo is not None
+
+
+def test_a_cache_hit_has_a_content_length(client, sample_kb):
+    get(client)
+    hit = get(client)
+    assert hit["X-Page-Cache"] == "hit"
+    assert int(hit["Content-Length"]) == len(hit.content)
