@@ -122,7 +122,7 @@ SITEMAPS = {
 def index(request):
     """Django's sitemap index, linking the section files on the site origin (it would take the request's Host)."""
     on_site = copy.copy(request)
-    on_site.META = {**request.META, "HTTP_HOST": site_url.netloc()}
+    on_site.get_host = site_url.netloc  # what Django's RequestSite names the files' host with
     return sitemap_views.index(on_site, SITEMAPS, sitemap_url_name="kb:sitemap-section")
 
 
