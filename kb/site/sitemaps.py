@@ -2,7 +2,7 @@
 
 /sitemap.xml is Django's sitemap index (django.contrib.sitemaps.views.index): one entry per
 section file, /sitemap-<section>.xml, and per further page of a section (``?p=2`` ...), each file
-holding at most ``Sitemap.limit`` URLs (10,000, under the protocol's 50,000, so a file is quick to
+holding at most ``Sitemap.limit`` URLs (5,000, under the protocol's 50,000, so a file is quick to
 build at 100,000 claims). Every URL is on the configured site origin (KB_SITE_URL), never on the
 request's Host, the index's own links included.
 """
@@ -22,7 +22,7 @@ from kb.site import site_url
 class Sitemap(sitemaps.Sitemap):
     """URLs on the configured site origin (KB_SITE_URL), never on the request's Host."""
 
-    limit = 10_000
+    limit = 5_000
 
     @property
     def protocol(self):  # what the index links its files with
