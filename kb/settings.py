@@ -71,6 +71,8 @@ MIDDLEWARE = [
     # site serves, and only GET/HEAD on public pages (405 with Allow otherwise).
     "kb.ops.logs.SlowRequestMiddleware",
     "kb.site.site_url.HostValidationMiddleware",
+    # Whether this is a public reader's request, decided once (kb.ops.readers) for everything below.
+    "kb.ops.readers.ReaderMiddleware",
     "kb.ops.middleware.PublicMethodsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Compresses what the page cache returns, never responses with secrets (kb.ops.compression: BREACH).
@@ -119,6 +121,9 @@ TEMPLATES = [
     },
 ]
 
+# Public templates: an undefined variable is an error (tests) or renders empty and is logged (kb.site.jinja2).
+KB_STRICT_TEMPLATES = False
+
 WSGI_APPLICATION = "kb.wsgi.application"
 
 DATABASES = {
@@ -159,16 +164,33 @@ KB_REPLICA_RETRY_SECONDS = int(os.environ.get("DATABASE_REPLICA_RETRY_SECONDS", 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Caches: local memory by default, Redis when REDIS_URL is set (shared by every process and host).
+# Only bytes go in, tagged with the secret key, and nothing read is unpickled (kb.ops.shared_cache);
+# a slow or dead Redis is a miss after these timeouts, never a 500.
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": os.environ["REDIS_URL"],
             "TIMEOUT": 3600,
+            "OPTIONS": {
+                "serializer": "kb.ops.shared_cache.BytesSerializer",
+                "socket_connect_timeout": float(os.environ.get("REDIS_CONNECT_TIMEOUT", "0.5")),
+                "socket_timeout": float(os.environ.get("REDIS_TIMEOUT", "0.5")),
+            },
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "TIMEOUT": 3600}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "TIMEOUT": 3600,
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("KB_CACHE_MAX_ENTRIES", "300"))},
+        }
+    }
+# A value bigger than this is not cached (entries x this bounds a process's cache); after a cache
+# failure the cache is left alone this many seconds (the pages are built from the database meanwhile).
+KB_CACHE_MAX_VALUE_BYTES = int(os.environ.get("KB_CACHE_MAX_VALUE_BYTES", str(2 * 1024 * 1024)))
+KB_CACHE_RETRY_SECONDS = float(os.environ.get("KB_CACHE_RETRY_SECONDS", "5"))
 KB_PAGE_CACHE = "default"
 # How long a whole public page may be cached (0 turns the page cache off); edits invalidate at once.
 KB_PAGE_CACHE_SECONDS = int(os.environ.get("KB_PAGE_CACHE_SECONDS", "3600"))

@@ -1,12 +1,11 @@
 """URL map. Names are the contract: templates and models use reverse(), never hand-built paths."""
 
 from django.contrib import admin
-from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path, register_converter
 
-from kb.site import converters, views
+from kb.ops.readers import ADMIN_PREFIX
+from kb.site import converters, sitemaps, views
 from kb.site.feeds import ComparisonFeed, RecentClaimsFeed, SubjectClaimsFeed
-from kb.site.sitemaps import SITEMAPS
 from kb.site.views import share, versions
 from kb.site.views.pages import robots_txt
 
@@ -38,14 +37,15 @@ app_patterns = [
     path("search/", views.search, name="search"),
     path("feeds/claims/", RecentClaimsFeed(), name="feed-claims"),
     path("feeds/subjects/<slug:slug>/", SubjectClaimsFeed(), name="feed-subject"),
-    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("sitemap.xml", sitemaps.index, name="sitemap"),
+    path("sitemap-<slug:section>.xml", sitemaps.section, name="sitemap-section"),
     path("robots.txt", robots_txt, name="robots"),
     path("favicon.ico", share.favicon, name="favicon"),
 ]
 
 urlpatterns = [
     path("", include((app_patterns, "kb"))),
-    path("admin/", admin.site.urls),
+    path(ADMIN_PREFIX.lstrip("/"), admin.site.urls),
 ]
 
 handler500 = "kb.site.views.errors.server_error"

@@ -19,10 +19,12 @@ def empty_caches():
     from django.core.cache import caches
 
     from kb.comparison.cell_memo import columns, memo
+    from kb.ops.shared_cache import shared_cache
 
     for cache in caches.all():
         cache.clear()
     columns.clear()
+    shared_cache.forget_failure()  # no outage carried over from another test
     memo.clear()  # cells are kept by content address, so never stale: emptied only so that query counts hold
 
 

@@ -6,6 +6,9 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production")
 
 from kb.settings import *  # noqa: F403
 
+# A misspelt template variable fails the test that renders it (kb.site.jinja2).
+KB_STRICT_TEMPLATES = True
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # The test client speaks plain HTTP; the HTTPS redirect itself is tested with override_settings.

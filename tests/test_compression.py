@@ -11,6 +11,7 @@ from kb.ops.compression import accepted_encoding
 pytestmark = pytest.mark.django_db
 
 COMPARE = "/compare/alpha-vs-beta/"
+PAGE = "/subjects/alpha/"  # a page the page cache keeps (comparisons are built every time)
 DECODERS = {"gzip": gzip.decompress, "br": brotli.decompress}
 
 
@@ -40,20 +41,20 @@ def test_compressed_responses_decompress_to_the_same_bytes(client, sample_kb, ur
 @pytest.mark.parametrize("seconds", [3600, 0])
 def test_cached_and_uncached_pages_compress_alike(client, sample_kb, seconds):
     with override_settings(KB_PAGE_CACHE_SECONDS=seconds):
-        plain = get(client, COMPARE)
-        first = get(client, COMPARE, "gzip")
-        second = get(client, COMPARE, "gzip")  # a page-cache hit when the cache is on
+        plain = get(client, PAGE)
+        first = get(client, PAGE, "gzip")
+        second = get(client, PAGE, "gzip")  # a page-cache hit when the cache is on
     assert gzip.decompress(first.content) == gzip.decompress(second.content) == plain.content
     if seconds:
         assert second["X-Page-Cache"] == "hit"
 
 
 def test_compressed_etag_is_weak_and_still_gives_304(client, sample_kb):
-    plain = get(client, COMPARE)
-    compressed = get(client, COMPARE, "gzip")
+    plain = get(client, PAGE)
+    compressed = get(client, PAGE, "gzip")
     assert plain["ETag"].startswith('"')
     assert compressed["ETag"] == "W/" + plain["ETag"]
-    revalidated = get(client, COMPARE, "gzip", If_None_Match=compressed["ETag"])
+    revalidated = get(client, PAGE, "gzip", If_None_Match=compressed["ETag"])
     assert revalidated.status_code == 304
     assert revalidated.content == b""
 
@@ -66,8 +67,9 @@ def test_no_compression_for_admin_or_signed_in_people(admin_client, sample_kb):
 
 def _through_middleware(rf, view):
     from kb.ops.compression import CompressionMiddleware
+    from kb.ops.readers import ReaderMiddleware
 
-    return CompressionMiddleware(view)(rf.get("/", HTTP_ACCEPT_ENCODING="gzip"))
+    return ReaderMiddleware(CompressionMiddleware(view))(rf.get("/", HTTP_ACCEPT_ENCODING="gzip"))
 
 
 def test_no_compression_for_a_page_with_a_csrf_token(rf):
@@ -96,6 +98,16 @@ def test_the_same_public_response_is_compressed(rf):
 
     response = _through_middleware(rf, lambda request: HttpResponse("x" * 5000))
     assert response["Content-Encoding"] == "gzip"
+
+
+def test_compressed_bodies_are_not_kept_in_the_cache(client, sample_kb):
+    from django.core.cache import caches
+
+    get(client, PAGE)
+    entries = len(caches["default"]._cache)
+    for encoding in ("gzip", "br", "gzip", "br"):
+        assert get(client, PAGE, encoding)["Content-Encoding"] == encoding
+    assert len(caches["default"]._cache) == entries  # the plain page only, compressed per request
 
 
 def test_small_and_binary_responses_are_left_alone(rf):

@@ -26,6 +26,7 @@ from kb.ops.db_router import (
     forget_replica_failure,
     reads_from,
 )
+from kb.ops.readers import ReaderMiddleware
 
 ROUTED = override_settings(DATABASE_ROUTERS=["kb.ops.db_router.PrimaryReplicaRouter"])
 # Committed data (transaction=True): the replica alias is a second connection to the same database,
@@ -58,7 +59,7 @@ def reads_during(request):
         seen.append(router.db_for_read(m.Claim))
         return HttpResponse("ok")
 
-    response = ReplicaReadsMiddleware(view)(request)
+    response = ReaderMiddleware(ReplicaReadsMiddleware(view))(request)
     return seen[0], response
 
 

@@ -70,3 +70,22 @@ def test_the_check_wants_the_public_site_origin(tmp_path):
     result = run_deploy_check(tmp_path, KB_SITE_URL="http://127.0.0.1:8000")
     assert result.returncode != 0
     assert "kb.W001" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "warned"),
+    [
+        ("redis://cache.internal:6379/0", True),  # reachable beyond this machine, no password
+        ("redis://10.0.0.5:6379/0", True),
+        ("redis://:s3cret@cache.internal:6379/0", False),
+        ("redis://kb:s3cret@cache.internal:6379/0", False),  # an ACL user
+        ("redis://127.0.0.1:6379/0", False),  # loopback
+        ("redis://localhost:6379/0", False),
+        ("unix:///run/redis/redis.sock", False),
+    ],
+)
+def test_the_check_wants_a_password_for_a_redis_beyond_loopback(tmp_path, redis_url, warned):
+    result = run_deploy_check(tmp_path, REDIS_URL=redis_url)
+    output = result.stdout + result.stderr
+    assert ("kb.W002" in output) is warned, output
+    assert (result.returncode != 0) is warned

@@ -42,7 +42,7 @@ def test_unknown_slugs_are_skipped_logged_and_reported(client, sample_kb, caplog
     warnings = checks.run_checks(tags=[checks.Tags.database], databases=["default"])
     assert [warning.id for warning in warnings if warning.id == "kb.W002"] == ["kb.W002"]
     assert "nosuch" in next(warning.msg for warning in warnings if warning.id == "kb.W002")
-    assert "/compare/alpha-vs-nosuch/" not in client.get("/sitemap.xml").content.decode()
+    assert "/compare/alpha-vs-nosuch/" not in client.get("/sitemap-comparisons.xml").content.decode()
 
 
 def test_the_check_is_quiet_when_every_featured_comparison_resolves(sample_kb):

@@ -58,10 +58,22 @@ def test_feed_query_count_is_fixed(client, sample_kb, django_assert_num_queries)
         client.get(reverse("kb:feed-subject", args=["alpha"]))
 
 
+def sitemap_locations(client, **headers):
+    """Every URL the sitemap index's files list (the index links each file on the site origin)."""
+    index = client.get(reverse("kb:sitemap"), **headers)
+    assert index.status_code == 200
+    assert ET.fromstring(index.content).tag == f"{SITEMAP}sitemapindex"
+    locations = set()
+    for file in ET.fromstring(index.content).iter(f"{SITEMAP}loc"):
+        assert file.text.startswith("http://testserver/sitemap-")
+        response = client.get(file.text.removeprefix("http://testserver"), **headers)
+        assert response.status_code == 200
+        locations |= {loc.text for loc in ET.fromstring(response.content).iter(f"{SITEMAP}loc")}
+    return locations
+
+
 def test_sitemap_lists_every_public_page(client, sample_kb):
-    response = client.get(reverse("kb:sitemap"))
-    assert response.status_code == 200
-    locations = {loc.text for loc in ET.fromstring(response.content).iter(f"{SITEMAP}loc")}
+    locations = sitemap_locations(client)
     expected = [
         "/",
         "/subjects/",
@@ -80,7 +92,7 @@ def test_sitemap_lists_every_public_page(client, sample_kb):
 
 def test_sitemap_lists_the_featured_comparisons(client, sample_kb):
     # tests/fixtures/content/featured.yaml features alpha-vs-beta.
-    assert b"http://testserver/compare/alpha-vs-beta/" in client.get(reverse("kb:sitemap")).content
+    assert "http://testserver/compare/alpha-vs-beta/" in sitemap_locations(client)
 
 
 def test_robots_txt(client, db):

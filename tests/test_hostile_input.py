@@ -83,6 +83,7 @@ URL_ARGS = {
     "feed-subject": ["alpha"],
     "feed-compare": [["alpha", "beta"]],
     "sitemap": [],
+    "sitemap-section": ["claims"],
     "robots": [],
 }
 
@@ -102,6 +103,9 @@ PARAMS = {
     "search": ["q", "page"],
     "subject": ["preview"],
     "claim": ["preview"],
+    "subject-list": ["page"],
+    "dimension-list": ["page"],
+    "sitemap-section": ["p"],
 }
 
 

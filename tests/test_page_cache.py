@@ -9,10 +9,10 @@ from kb.knowledge import models as m
 
 pytestmark = pytest.mark.django_db
 
-COMPARE = "/compare/alpha-vs-beta/"
+PAGE = "/subjects/alpha/"
 
 
-def get(client, url=COMPARE, **headers):
+def get(client, url=PAGE, **headers):
     return client.get(url, headers=headers)
 
 
@@ -114,9 +114,9 @@ def test_unchanged_load_keeps_the_cache(client, sample_kb, fixture_content_dir):
 
 
 def test_editors_and_previews_are_never_cached(admin_client, client, sample_kb):
-    assert "X-Page-Cache" not in admin_client.get(COMPARE)
-    assert "X-Page-Cache" not in admin_client.get(COMPARE + "?preview=1")
-    assert "X-Page-Cache" not in client.get(COMPARE + "?preview=1")
+    assert "X-Page-Cache" not in admin_client.get(PAGE)
+    assert "X-Page-Cache" not in admin_client.get(PAGE + "?preview=1")
+    assert "X-Page-Cache" not in client.get(PAGE + "?preview=1")
     assert "X-Page-Cache" not in client.get(reverse("admin:login"))
 
 
@@ -125,13 +125,52 @@ def test_errors_are_not_cached(client, sample_kb):
     assert "X-Page-Cache" not in client.get("/subjects/nobody/")
 
 
-def test_exports_are_cached_with_their_content_type(client, sample_kb):
-    get(client, "/compare/alpha-vs-beta.csv")
-    hit = get(client, "/compare/alpha-vs-beta.csv")
+def test_feeds_are_cached_with_their_content_type(client, sample_kb):
+    get(client, "/feeds/claims/")
+    hit = get(client, "/feeds/claims/")
     assert hit["X-Page-Cache"] == "hit"
-    assert hit["Content-Type"].startswith("text/csv")
+    assert hit["Content-Type"].startswith("application/atom+xml")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/compare/alpha-vs-beta/",  # any order of any subjects, any filters: built from its cells every time
+        "/compare/beta-vs-alpha/",
+        "/compare/alpha-vs-beta.csv",
+        "/compare/alpha-vs-beta/?q=widget",
+        "/search/?q=widget",  # any words
+        "/subjects/alpha/?utm_source=x",  # a query the page does not understand: not a new entry
+        "/sitemap.xml?p=01",  # only the canonical form of a page number
+        "/sitemap.xml?p=1&p=2",
+    ],
+)
+def test_pages_a_visitor_can_vary_without_bound_are_not_cached(client, sample_kb, url):
+    assert client.get(url).status_code in (200, 404)
+    assert "X-Page-Cache" not in client.get(url)
+
+
+def test_a_page_number_is_part_of_the_key(client, sample_kb):
+    assert get(client, "/sitemap.xml")["X-Page-Cache"] == "miss"
+    assert get(client, "/sitemap.xml")["X-Page-Cache"] == "hit"
 
 
 @override_settings(KB_PAGE_CACHE_SECONDS=0)
 def test_page_cache_can_be_turned_off(client, sample_kb):
     assert "X-Page-Cache" not in get(client)
+
+
+def test_the_state_a_hit_reads_is_the_models(sample_kb):
+    from kb.ops.page_cache import primary_state
+
+    assert primary_state() == m.ContentVersion.objects.state()
+    m.Subject.objects.get(slug="alpha").save()  # a change: a new generation and time
+    assert primary_state() == m.ContentVersion.objects.state()
+    assert primary_state().changed.tzinfo is not None
+
+
+def test_a_cache_hit_has_a_content_length(client, sample_kb):
+    get(client)
+    hit = get(client)
+    assert hit["X-Page-Cache"] == "hit"
+    assert int(hit["Content-Length"]) == len(hit.content)

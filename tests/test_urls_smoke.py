@@ -51,6 +51,7 @@ def args_for(name):
         "feed-subject": [subject.slug],
         "feed-compare": [compare_pair()],
         "sitemap": [],
+        "sitemap-section": ["subjects"],
         "robots": [],
     }[name]
 

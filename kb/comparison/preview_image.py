@@ -1,9 +1,15 @@
 """A comparison's link-preview picture: a 1200x630 PNG of its subjects and their support levels.
 
-Drawn with Pillow and its bundled font (no font files to install), from the read model's cells
-(kb.comparison.table.stored_cells): current published claims only, an outdated claim never drives a count. Images are
-cached under the content generation (kb.knowledge.models.ContentVersion), so a content change draws
-them afresh and an unchanged comparison is drawn once.
+Drawn with Pillow and its bundled font (no font files to install), from the read model's
+cells (kb.comparison.table.stored_cells): current published claims only, an outdated claim never
+drives a count.
+
+One picture per subject *set*: whatever order a comparison's URL names its subjects in, its picture
+shows them in slug order, so the 40,320 orders of 8 subjects are drawn (and kept) once, and a
+visitor cannot make the cache hold more pictures than there are sets of subjects they ask for.
+Pictures are kept in the shared cache (kb.ops.shared_cache: bytes, any failure a miss) under the
+database's epoch and content generation (kb.knowledge.models.ContentVersion), so a content change
+or a recreated database draws them afresh.
 """
 
 import io
@@ -11,12 +17,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.conf import settings
-from django.core.cache import caches
 from django.db import router
 from PIL import Image, ImageDraw, ImageFont
 
 from kb.comparison.table import stored_cells
 from kb.knowledge.models import ContentVersion, Support
+from kb.ops.shared_cache import shared_cache
 
 WIDTH, HEIGHT = 1200, 630  # what Facebook, LinkedIn, X and chat apps show at full size
 MARGIN = 56
@@ -128,13 +134,14 @@ def draw(title, rows, site_name):
     return out.getvalue()
 
 
-def preview_png(subjects, title, site_name):
-    """The comparison's picture, from the cache when the content has not changed since it was drawn."""
-    generation, _changed = ContentVersion.objects.using(router.db_for_write(ContentVersion)).current()
-    cache = caches[settings.KB_PAGE_CACHE]
-    key = f"kb:preview-image:{generation}:" + "-vs-".join(subject.slug for subject in subjects)
-    png = cache.get(key)
+def preview_png(subjects, site_name):
+    """The picture of this set of subjects (in slug order), from the cache when the content has not changed."""
+    subjects = sorted(subjects, key=lambda subject: subject.slug)
+    state = ContentVersion.objects.using(router.db_for_write(ContentVersion)).state()
+    key = f"kb:preview-image:{state.key}:" + "-vs-".join(subject.slug for subject in subjects)
+    png = shared_cache.get(key)
     if png is None:
+        title = " vs ".join(subject.name for subject in subjects)
         png = draw(title, subject_counts(subjects), site_name)
-        cache.set(key, png, settings.KB_PREVIEW_IMAGE_SECONDS)
+        shared_cache.set(key, png, settings.KB_PREVIEW_IMAGE_SECONDS)
     return png

@@ -7,16 +7,19 @@ from kb.evidence.verification import text_fragment
 from kb.knowledge import models as m
 
 
+def _record(state, text, short, versions="", runner="", error=""):
+    """Every record has the same keys, so a template reads any of them whatever the state."""
+    return {"state": state, "text": text, "short": short, "versions": versions, "runner": runner, "error": error}
+
+
 def run_record(snippet):
     """(state, sentence) for a reader: passed, failed, not-run or none, said plainly, with the runner."""
     if not snippet.runnable:
-        return {
-            "state": "not-runnable",
-            "text": f"Not runnable on its own: {snippet.not_runnable_reason}",
-            "short": "not runnable on its own",
-        }
+        return _record(
+            "not-runnable", f"Not runnable on its own: {snippet.not_runnable_reason}", "not runnable on its own"
+        )
     if snippet.ran is None:
-        return {"state": "none", "text": "Not run yet.", "short": "not run yet"}
+        return _record("none", "Not run yet.", "not run yet")
     when = formats.date_format(snippet.ran, "j F Y")
     versions = snippet.run_versions
     with_versions = f" with {versions[0][0]} {versions[0][1]}" if versions else ""
@@ -27,10 +30,8 @@ def run_record(snippet):
     else:
         reason = snippet.run_error or f"there is no runner for {snippet.get_language_display()}"
         text, short = f"Not run here: {reason}.", "not run here"
-    return {
-        "state": snippet.run_outcome, "text": text, "short": short, "versions": snippet.run_versions_text,
-        "runner": snippet.run_runner, "error": snippet.run_error if snippet.run_outcome != NOT_RUN else "",
-    }  # fmt: skip
+    error = snippet.run_error if snippet.run_outcome != NOT_RUN else ""
+    return _record(snippet.run_outcome, text, short, snippet.run_versions_text, snippet.run_runner, error)
 
 
 def record_values(outcome, fingerprint, ran, runner=""):

@@ -10,7 +10,8 @@ from typing import NamedTuple
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import Coalesce, RowNumber
 from simple_history.models import HistoricalRecords
 
 from kb.knowledge.rendering import highlight, known_language, language_name, render_markdown
@@ -188,9 +189,23 @@ class SubjectKind(models.Model):
         return self.name
 
 
+def first_of_each(queryset, partition, order, count):
+    """The first ``count`` rows of each ``partition`` in ``order``, each with ``position`` and ``partition_total``."""
+    return queryset.annotate(
+        position=Window(RowNumber(), partition_by=F(partition), order_by=[F(name).asc() for name in order]),
+        partition_total=Window(Count("pk"), partition_by=F(partition)),
+    ).filter(position__lte=count)
+
+
 class SubjectQuerySet(models.QuerySet):
     def with_kind(self):
         return self.select_related("kind")
+
+    def in_order(self):
+        return self.with_kind().order_by("kind__order", "kind__name", "name")
+
+    def first_of_each_kind(self, count):
+        return first_of_each(self.in_order(), "kind", ["name"], count)
 
 
 class Subject(Rendered, Timestamped):
@@ -328,6 +343,9 @@ class DimensionGroup(models.Model):
 class DimensionQuerySet(models.QuerySet):
     def in_order(self):
         return self.select_related("group").order_by("group__order", "group__name", "order", "name")
+
+    def first_of_each_group(self, count):
+        return first_of_each(self.in_order(), "group", ["order", "name"], count)
 
 
 class Dimension(Rendered):
@@ -554,6 +572,11 @@ class Excerpt(ContentDated, Timestamped):
 
 
 class ClaimQuerySet(models.QuerySet):
+    def counts_by(self, field, objects):
+        """{pk: number of these claims} for each of ``objects`` by ``field`` ("subject", "dimension"): one query."""
+        rows = self.filter(**{f"{field}__in": objects}).order_by().values_list(field).annotate(count=Count("pk"))
+        return dict(rows)
+
     def published(self):
         return self.filter(status=Status.PUBLISHED)
 
@@ -632,7 +655,18 @@ class Claim(Rendered, ContentDated, Timestamped):
             ),
             models.CheckConstraint(condition=~Q(superseded_by=models.F("pk")), name="claim_not_superseded_by_itself"),
         ]
-        indexes = [models.Index(fields=["subject", "dimension"], name="claim_cell_idx")]
+        indexes = [
+            models.Index(fields=["subject", "dimension"], name="claim_cell_idx"),
+            # At 100,000 claims: the latest published claims (home, feeds) read in order instead of
+            # sorting them all, and counts of published claims per subject and per dimension (indexes)
+            # from the index alone. Nothing leads with the status, which SQLite's planner would then
+            # prefer to better indexes (a subject's claims, claims by id); nor partial: SQLite uses
+            # those only when the query spells the status as a literal.
+            models.Index(fields=["-updated", "-id"], name="claim_recent_idx"),
+            models.Index(Coalesce("changed", "added", "updated").desc(), models.F("id").desc(), name="claim_dated_idx"),
+            models.Index(fields=["subject", "status"], name="claim_subject_status_idx"),
+            models.Index(fields=["dimension", "status"], name="claim_dimension_status_idx"),
+        ]
 
     def __str__(self):
         return f"{self.subject.name} · {self.dimension.name}: {self.cell}"

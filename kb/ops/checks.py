@@ -22,3 +22,29 @@ def site_url_check(app_configs, **kwargs):
             id="kb.W001",
         )
     ]
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+@register(Tags.security, deploy=True)
+def redis_password_check(app_configs, **kwargs):
+    """A Redis reachable beyond this machine must ask for a password: whoever writes to it chooses pages."""
+    warnings = []
+    for alias, cache in settings.CACHES.items():
+        if not cache["BACKEND"].endswith("RedisCache"):
+            continue
+        locations = cache["LOCATION"] if isinstance(cache["LOCATION"], list | tuple) else [cache["LOCATION"]]
+        for location in locations:
+            parts = urlsplit(location)
+            if parts.scheme == "unix" or parts.password or parts.hostname in LOOPBACK_HOSTS:
+                continue
+            warnings.append(
+                Warning(
+                    f"The cache {alias!r} is a Redis at {parts.hostname} with no password in its URL.",
+                    hint="Run Redis with requirepass (or an ACL user) and put it in REDIS_URL: "
+                    "redis://:PASSWORD@host:6379/0 (see the README).",
+                    id="kb.W002",
+                )
+            )
+    return warnings

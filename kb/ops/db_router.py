@@ -2,8 +2,9 @@
 
 Every write goes to the primary ("default"), and so does every read unless a reader's request
 says otherwise: ``ReplicaReadsMiddleware`` lets a request read from the replica only when it is
-a GET or HEAD of a public page by someone with no session (no editor signed in) who has not
-written anything in the last ``KB_REPLICA_PIN_SECONDS`` (a cookie set after every POST, PUT ...).
+a reader's (kb.ops.readers: a GET or HEAD of a public page by someone with no session, no editor
+signed in, who has not written anything in the last ``KB_REPLICA_PIN_SECONDS``: a cookie set after
+every POST, PUT ...).
 So the admin, sessions, the axes lockout, management commands (load_content and its own key
 lookups inside its transaction, capture imports, backups), and anything else outside a reader's
 request read what they and others just wrote; an editor who saves, or signs out, keeps reading
@@ -26,12 +27,12 @@ from contextvars import ContextVar
 from django.conf import settings
 from django.db import DatabaseError, connections, router
 
+from kb.knowledge.models import ContentVersion
+from kb.ops.readers import PIN_COOKIE, READER_METHODS, is_reader
+
 PRIMARY = "default"
 REPLICA = "replica"
 ROUTER = "kb.ops.db_router.PrimaryReplicaRouter"
-# Marks a browser that wrote something recently: its reads go to the primary until it expires.
-PIN_COOKIE = "kb_primary"
-SAFE_METHODS = ("GET", "HEAD")
 # Editors' and the login throttle's state: read from the primary even in a reader's request.
 PRIMARY_ONLY_APPS = frozenset({"admin", "auth", "axes", "sessions"})
 
@@ -79,24 +80,10 @@ def primary_reads():
 def reads_at_generation(generation):
     """Whether this context's reads see content `generation`: always on the primary; on the replica
     only when it has replayed exactly that generation (every content change bumps it in its transaction)."""
-    from kb.knowledge.models import ContentVersion
-
     alias = router.db_for_read(ContentVersion)
     if alias == router.db_for_write(ContentVersion):
         return True
     return ContentVersion.objects.using(alias).current()[0] == generation
-
-
-def is_reader_request(request):
-    from kb.site.preview import PREVIEW_PARAM
-
-    return (
-        request.method in SAFE_METHODS
-        and not request.path.startswith("/admin/")
-        and not request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-        and not request.COOKIES.get(PIN_COOKIE)
-        and PREVIEW_PARAM not in request.GET
-    )
 
 
 def replica_available():
@@ -137,8 +124,9 @@ class ReplicaReadsMiddleware:
     def __call__(self, request):
         if not routing_enabled():
             return self.get_response(request)
-        if request.method in SAFE_METHODS:
-            alias = REPLICA if is_reader_request(request) and replica_available() else PRIMARY
+        if request.method in READER_METHODS:
+            # A reader's request (kb.ops.readers, PIN_COOKIE included) may read the replica.
+            alias = REPLICA if is_reader(request) and replica_available() else PRIMARY
             with reads_from(alias):
                 return self.get_response(request)
         with primary_reads():

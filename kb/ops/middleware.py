@@ -2,7 +2,7 @@
 
 from django.http import HttpResponseNotAllowed
 
-PUBLIC_METHODS = ("GET", "HEAD")
+from kb.ops.readers import READER_METHODS, is_admin_path
 
 
 class CrossOriginResourcePolicyMiddleware:
@@ -27,10 +27,8 @@ class PublicMethodsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from kb.ops.page_cache import PRIVATE_PREFIXES
-
-        if request.method not in PUBLIC_METHODS and not request.path.startswith(PRIVATE_PREFIXES):
-            response = HttpResponseNotAllowed(PUBLIC_METHODS, content_type="text/plain; charset=utf-8")
+        if request.method not in READER_METHODS and not is_admin_path(request.path):
+            response = HttpResponseNotAllowed(READER_METHODS, content_type="text/plain; charset=utf-8")
             response.content = f"{request.method} is not allowed here: only GET and HEAD.".encode()
             return response
         return self.get_response(request)

@@ -1,45 +1,60 @@
 """Whole public pages cached by URL, invalidated at once by any content change.
 
-The cache key carries the content generation (kb.knowledge.models.ContentVersion), which every
-change bumps in the database; a page cached under an older generation is never served
-again, on any process or host, whatever cache backend is in use. Responses carry an
-ETag and Last-Modified, and a conditional request is answered with a 304.
+Only a reader's request (kb.ops.readers) for a page whose every form a visitor can ask for is
+bounded by the content is cached: no query string (or only a canonical page number, ``p`` or
+``page``), and not a comparison or search. A comparison names 2 to 8 subjects in any order with any
+filters, a search any words: caching them by URL would let one visitor fill the cache, so they are
+built every time (a comparison from its cells, kb.comparison). So what the cache can hold is a
+fixed number of pages per content version, whatever visitors ask.
 
-The key is one page: scheme, host (validated before this middleware runs, see
-kb.site.site_url), path and only the query parameters the page understands, normalised
-(kb.comparison.query_params); the view is handed that same reduced query, so junk parameters
-neither make new entries nor change what is rendered.
+The key carries the database's epoch and its content generation (kb.knowledge.models.ContentVersion),
+which every change bumps in the database: a page cached under an older generation, or by another
+database (a recreated one counts generations from 0 again), is never served, on any process or host.
+Values go through kb.ops.shared_cache: bytes, tagged with the secret key, and any cache failure is a
+miss. Responses carry an ETag and Last-Modified, and a conditional request is answered with a 304.
 """
 
 import hashlib
+import json
 from contextlib import nullcontext
+from datetime import UTC
+from functools import lru_cache
 
 from django.conf import settings
-from django.core.cache import caches
-from django.db import router
+from django.db import connections, router
 from django.http import HttpResponse
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date
 
-from kb.comparison.query_params import understood
-from kb.knowledge.models import ContentVersion
+from kb.knowledge.models import ContentState, ContentVersion
 from kb.ops.db_router import primary_reads, reads_at_generation
-from kb.site.preview import PREVIEW_PARAM
+from kb.ops.readers import is_reader
+from kb.ops.shared_cache import shared_cache
 
 CACHED_HEADERS = (
     "Content-Type", "Content-Language", "Access-Control-Allow-Origin", "Content-Disposition", "Vary",
     "Link", "Memento-Datetime",  # a pinned comparison's Memento headers (kb.site.views.versions)
 )  # fmt: skip
-PRIVATE_PREFIXES = ("/admin/",)
+PAGE_PARAMS = ("p", "page")  # a page number of a paginated list (the sitemap's p) is part of a bounded set
+
+
+@lru_cache(maxsize=1)
+def unbounded_prefixes():
+    """Paths whose URLs a visitor can vary without bound: comparisons (orders, filters, exports, feeds), search."""
+    return (reverse("kb:compare-form"), reverse("kb:search"))
 
 
 def is_cacheable_request(request):
-    if request.method not in ("GET", "HEAD") or PREVIEW_PARAM in request.GET:
+    """For a reader's request: whether its page is one of a number bounded by the content (see above)."""
+    if request.path.startswith(unbounded_prefixes()):
         return False
-    if request.path.startswith(PRIVATE_PREFIXES) or request.path.startswith(settings.STATIC_URL):
-        return False
-    # Signed-in people (editors) may see things readers do not; never share their pages.
-    return settings.SESSION_COOKIE_NAME not in request.COOKIES
+    for name, values in request.GET.lists():
+        if name not in PAGE_PARAMS or len(values) != 1 or not values[0].isdecimal() or values[0] != str(int(values[0])):
+            return False
+    return True
 
 
 def is_cacheable_response(response):
@@ -52,11 +67,36 @@ def is_cacheable_response(response):
     )
 
 
-def _key(generation, request):
+def primary_state():
+    """``ContentVersion.objects.state()`` on the primary, in one plain SQL statement.
+
+    Every page-cache hit reads it (a replica that lags must not decide what is fresh); the ORM would
+    build the same query afresh each time, which costs more than the rest of a hit.
+    """
+    alias = router.db_for_write(ContentVersion)
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(_state_sql(connection.vendor, connection.ops.quote_name(ContentVersion._meta.db_table)))
+        row = cursor.fetchone()
+    if row is None:  # a fresh database: the ORM creates the row
+        return ContentVersion.objects.using(alias).state()
+    epoch, generation, changed = row
+    if isinstance(changed, str):  # SQLite hands back text
+        changed = parse_datetime(changed)
+    if changed is not None and timezone.is_naive(changed):
+        changed = timezone.make_aware(changed, UTC)
+    return ContentState(epoch, generation, changed)
+
+
+@lru_cache(maxsize=4)
+def _state_sql(vendor, table):
+    return f"SELECT epoch, generation, changed FROM {table} WHERE id = 1"
+
+
+def _key(state, request):
     query = request.GET.urlencode()
     page = f"{request.scheme}://{request.get_host()}{request.path}" + (f"?{query}" if query else "")
-    digest = hashlib.sha256(page.encode()).hexdigest()
-    return f"kb:page:{generation}:{digest}"
+    return f"kb:page:{state.key}:{hashlib.sha256(page.encode()).hexdigest()}"
 
 
 def _validators(response, changed):
@@ -69,44 +109,56 @@ def _validators(response, changed):
         patch_cache_control(response, public=True, max_age=0, must_revalidate=True)
 
 
+def _stored(response):
+    names = (*CACHED_HEADERS, "ETag", "Last-Modified", "Cache-Control")
+    headers = [(name, response[name]) for name in names if response.has_header(name)]
+    return json.dumps(headers).encode() + b"\n" + response.content
+
+
+def _restored(value):
+    headers, _, content = value.partition(b"\n")
+    response = HttpResponse(content, headers={"Content-Length": str(len(content))})
+    for name, header in json.loads(headers):
+        response[name] = header
+    return response
+
+
 class PageCacheMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
-        self.cache = caches[settings.KB_PAGE_CACHE]
 
     def __call__(self, request):
-        if not settings.KB_PAGE_CACHE_SECONDS or not is_cacheable_request(request):
+        if not is_reader(request):
             return self.get_response(request)
-        request.GET = understood(request)
-        # The primary's generation: a replica that lags must not decide what is fresh.
-        generation, changed = ContentVersion.objects.using(router.db_for_write(ContentVersion)).current()
-        request.content_version = (generation, changed)  # what the page renders from (kb.comparison.columns)
-        key = _key(generation, request)
-        cached = self.cache.get(key)
+        if not settings.KB_PAGE_CACHE_SECONDS or not is_cacheable_request(request):
+            # Built every time, and still answered with a 304 when the reader has these bytes.
+            response = self.get_response(request)
+            if is_cacheable_response(response):
+                _validators(response, None)
+            return get_conditional_response(request, etag=response.get("ETag"), response=response) or response
+        # The primary's state: a replica that lags must not decide what is fresh.
+        state = primary_state()
+        key = _key(state, request)
+        cached = shared_cache.get(key)
         if cached is not None:
-            status, headers, content = cached
-            response = HttpResponse(content, status=status)
-            for name, value in headers:
-                response[name] = value
+            response = _restored(cached)
             response["X-Page-Cache"] = "hit"
         else:
             # A replica that has not replayed this generation would render older content: the primary renders.
-            lagging = not reads_at_generation(generation)
+            lagging = not reads_at_generation(state.generation)
             with primary_reads() if lagging else nullcontext():
                 response = self.get_response(request)
             if not is_cacheable_response(response):
                 return response
-            _validators(response, changed)
+            _validators(response, state.changed)
             # What the replica rendered is cached only if it still had that generation afterwards.
-            if lagging or reads_at_generation(generation):
-                names = (*CACHED_HEADERS, "ETag", "Last-Modified", "Cache-Control")
-                headers = [(name, response[name]) for name in names if response.has_header(name)]
-                self.cache.set(key, (response.status_code, headers, response.content), settings.KB_PAGE_CACHE_SECONDS)
+            if lagging or reads_at_generation(state.generation):
+                shared_cache.set(key, _stored(response), settings.KB_PAGE_CACHE_SECONDS)
             response["X-Page-Cache"] = "miss"
         conditional = get_conditional_response(
             request,
             etag=response.get("ETag"),
-            last_modified=int(changed.timestamp()) if changed else None,  # HTTP dates have whole seconds
+            last_modified=int(state.changed.timestamp()) if state.changed else None,  # HTTP dates: whole seconds
             response=response,
         )
         return conditional or response

@@ -6,6 +6,7 @@ Django helpers they use: ``url()``, ``static()``, ``static_prefix`` and the filt
 ``request``, ``csrf_input`` and ``csrf_token`` to every page rendered with a request.
 """
 
+import logging
 from functools import lru_cache
 from itertools import groupby
 from operator import attrgetter
@@ -17,7 +18,7 @@ from django.dispatch import receiver
 from django.forms.renderers import Jinja2 as Jinja2FormRenderer
 from django.template.defaultfilters import capfirst, date, pluralize
 from django.templatetags.static import static
-from jinja2 import ChainableUndefined, Environment
+from jinja2 import ChainableUndefined, Environment, StrictUndefined, make_logging_undefined
 
 from kb.comparison.marks import Marks
 from kb.evidence.states import quote_status
@@ -63,18 +64,38 @@ def _forget_static(setting, **kwargs):
         cached_static.cache_clear()
 
 
+# What base.html reads that a page may leave out, and what it means then: globals, so a view's own
+# context wins, and the templates need no guess at an undefined name.
+PAGE_DEFAULTS = {
+    "page_title": "",
+    "page_description": "",
+    "canonical_url": "",
+    "og_type": "website",
+    "og_image": None,
+    "robots_noindex": False,
+    "nav_section": "",
+    "search_query": "",
+    "preview": False,
+}
+
+
 def url(viewname, *args, **kwargs):
     return reverse(viewname, args, kwargs)
 
 
+# In production an undefined name renders empty and is logged ("kb.templates"): a branch no test
+# reached shows a gap, not a 500. Tests (KB_STRICT_TEMPLATES) make any undefined name an error, so a
+# misspelt variable fails there.
+LenientUndefined = make_logging_undefined(logging.getLogger("kb.templates"), base=ChainableUndefined)
+
+
 def environment(**options):
-    # Undefined names and attributes of missing objects render empty, as in Django's templates
-    # (Django's backend would pick DebugUndefined in debug, which prints them).
-    options["undefined"] = ChainableUndefined
+    options["undefined"] = StrictUndefined if settings.KB_STRICT_TEMPLATES else LenientUndefined
     # Block tags leave no blank lines or indentation behind (a 10 x 100 table has thousands).
     options.setdefault("trim_blocks", True)
     options.setdefault("lstrip_blocks", True)
     env = Environment(**options)
+    env.globals.update(PAGE_DEFAULTS)
     env.globals.update({"url": url, "static": cached_static, "static_prefix": settings.STATIC_URL, "marks": Marks})
     env.globals["quote_status"] = quote_status  # the one decision of a quote's state (kb.evidence.states)
     env.filters.update({"date": cached_date, "pluralize": pluralize, "capfirst": capfirst, "regroup": regroup})

@@ -1,6 +1,17 @@
-"""sitemap.xml: every public page a search engine should know about."""
+"""sitemap.xml: every public page a search engine should know about, as a sitemap index.
+
+/sitemap.xml is Django's sitemap index (django.contrib.sitemaps.views.index): one entry per
+section file, /sitemap-<section>.xml, and per further page of a section (``?p=2`` ...), each file
+holding at most ``Sitemap.limit`` URLs (5,000, under the protocol's 50,000, so a file is quick to
+build at 100,000 claims). Every URL is on the configured site origin (KB_SITE_URL), never on the
+request's Host, the index's own links included.
+"""
+
+import copy
 
 from django.contrib import sitemaps
+from django.contrib.sitemaps import views as sitemap_views
+from django.db.models import Max
 from django.urls import reverse
 
 from kb.knowledge.featured import featured_comparisons
@@ -11,6 +22,12 @@ from kb.site import site_url
 class Sitemap(sitemaps.Sitemap):
     """URLs on the configured site origin (KB_SITE_URL), never on the request's Host."""
 
+    limit = 5_000
+
+    @property
+    def protocol(self):  # what the index links its files with
+        return site_url.scheme()
+
     def get_protocol(self, protocol=None):
         return site_url.scheme()
 
@@ -18,15 +35,23 @@ class Sitemap(sitemaps.Sitemap):
         return site_url.netloc()
 
 
-class SubjectSitemap(Sitemap):
+class ModelSitemap(Sitemap):
+    """Records with an ``updated`` time: each URL's lastmod, and the section's latest in one query."""
+
+    def lastmod(self, item):
+        return item.updated
+
+    def get_latest_lastmod(self):
+        # Django's default reads every item for its lastmod: 100,000 claims for one date.
+        return self.items().aggregate(latest=Max("updated"))["latest"]
+
+
+class SubjectSitemap(ModelSitemap):
     changefreq = "weekly"
     priority = 0.8
 
     def items(self):
         return Subject.objects.order_by("slug")
-
-    def lastmod(self, item):
-        return item.updated
 
 
 class DimensionSitemap(Sitemap):
@@ -37,37 +62,28 @@ class DimensionSitemap(Sitemap):
         return Dimension.objects.order_by("slug")
 
 
-class ClaimSitemap(Sitemap):
+class ClaimSitemap(ModelSitemap):
     changefreq = "weekly"
     priority = 0.5
 
     def items(self):
         return Claim.objects.published().select_related("subject").order_by("subject__slug", "key")
 
-    def lastmod(self, item):
-        return item.updated
 
-
-class SourceSitemap(Sitemap):
+class SourceSitemap(ModelSitemap):
     changefreq = "monthly"
     priority = 0.4
 
     def items(self):
         return Source.objects.order_by("slug")
 
-    def lastmod(self, item):
-        return item.updated
 
-
-class TaskSitemap(Sitemap):
+class TaskSitemap(ModelSitemap):
     changefreq = "monthly"
     priority = 0.5
 
     def items(self):
         return Task.objects.order_by("slug")
-
-    def lastmod(self, item):
-        return item.updated
 
 
 class StaticPagesSitemap(Sitemap):
@@ -101,3 +117,15 @@ SITEMAPS = {
     "sources": SourceSitemap,
     "snippets": TaskSitemap,
 }
+
+
+def index(request):
+    """Django's sitemap index, linking the section files on the site origin (it would take the request's Host)."""
+    on_site = copy.copy(request)
+    on_site.get_host = site_url.netloc  # what Django's RequestSite names the files' host with
+    return sitemap_views.index(on_site, SITEMAPS, sitemap_url_name="kb:sitemap-section")
+
+
+def section(request, section):
+    """One section's file (``?p=N`` for its further pages): Django's sitemap view."""
+    return sitemap_views.sitemap(request, SITEMAPS, section=section)

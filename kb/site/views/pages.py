@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from django import forms
-from django.db.models import Count, F, Prefetch, Q
+from django.db.models import Count, F, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -33,11 +33,10 @@ from kb.knowledge.models import (
     Status,
     Subject,
     SubjectAlias,
-    SubjectKind,
     SubjectRelation,
     Task,
 )
-from kb.site import site_url
+from kb.site import listings, site_url
 from kb.site.claim_history import claim_history
 from kb.site.jinja2 import FORM_RENDERER
 from kb.site.preview import wants_preview
@@ -102,10 +101,8 @@ def group_by_dimension(claims):
 
 
 def home(request):
-    kinds = SubjectKind.objects.prefetch_related(Prefetch("subjects", queryset=Subject.objects.order_by("name")))
-    groups = DimensionGroup.objects.prefetch_related(
-        Prefetch("dimensions", queryset=Dimension.objects.order_by("order", "name"))
-    )
+    subjects = Subject.objects.first_of_each_kind(listings.PREVIEW_SIZE)
+    dimensions = Dimension.objects.first_of_each_group(listings.PREVIEW_SIZE)
     recent = (
         Claim.objects.published()
         .select_related("subject", "dimension")
@@ -121,8 +118,8 @@ def home(request):
                 "disagree, and links to the original."
             ),
             "featured": featured_comparisons(),
-            "kinds": [kind for kind in kinds if kind.subjects.all()],
-            "groups": [group for group in groups if group.dimensions.all()],
+            "kinds": listings.sections(subjects, "kind", "kb:subject-list", "kind"),
+            "groups": listings.sections(dimensions, "group", "kb:dimension-list", "group"),
             "recent": recent,
         },
     )
@@ -132,11 +129,7 @@ def home(request):
 
 
 def subject_list(request):
-    subjects = (
-        Subject.objects.with_kind()
-        .annotate(claim_count=Count("claims", filter=Q(claims__status=Status.PUBLISHED)))
-        .order_by("kind__order", "kind__name", "name")
-    )
+    page = listings.with_claim_counts(listings.page_of(request, Subject.objects.in_order()), "subject")
     return render(
         request,
         "kb/subject_list.html",
@@ -144,7 +137,8 @@ def subject_list(request):
             "page_title": "Subjects",
             "page_description": "Every technology in the knowledge base, by kind, with how many sourced claims it has.",
             "nav_section": "subjects",
-            "subjects": subjects,
+            "subjects": page.object_list,
+            **listings.page_context(request, page),
         },
     )
 
@@ -186,9 +180,7 @@ def subject_detail(request, slug):
 
 
 def dimension_list(request):
-    dimensions = Dimension.objects.in_order().annotate(
-        claim_count=Count("claims", filter=Q(claims__status=Status.PUBLISHED))
-    )
+    page = listings.with_claim_counts(listings.page_of(request, Dimension.objects.in_order()), "dimension")
     return render(
         request,
         "kb/dimension_list.html",
@@ -196,7 +188,8 @@ def dimension_list(request):
             "page_title": "Dimensions",
             "page_description": "The questions every subject is compared on, in groups.",
             "nav_section": "dimensions",
-            "dimensions": dimensions,
+            "dimensions": page.object_list,
+            **listings.page_context(request, page),
         },
     )
 

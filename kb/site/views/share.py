@@ -76,7 +76,7 @@ def comparison_preview(request, spec):
     subjects, response = _resolve(spec, "kb:compare-preview")
     if response:
         return response
-    png = preview_image.preview_png(subjects, _names(subjects), SITE_NAME)
+    png = preview_image.preview_png(subjects, SITE_NAME)
     response = HttpResponse(png, content_type="image/png")
     patch_cache_control(response, public=True, max_age=3600)
     return response
