@@ -60,15 +60,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: nothing reads the Host before it is checked; a bad one is a 400 and a short warning.
+    "kb.site.site_url.HostValidationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Above whitenoise, so static files carry the same policy headers as pages.
     "csp.middleware.CSPMiddleware",
     "kb.ops.middleware.CrossOriginResourcePolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Slow requests logged (kb.ops.logs); then, before any cache lookup: a Host (port included) the
-    # site serves, and only GET/HEAD on public pages (405 with Allow otherwise).
+    # Slow requests logged (kb.ops.logs); then, before any cache lookup, only GET/HEAD on public
+    # pages (405 with Allow otherwise).
     "kb.ops.logs.SlowRequestMiddleware",
-    "kb.site.site_url.HostValidationMiddleware",
     "kb.ops.middleware.PublicMethodsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Compresses what the page cache returns, never responses with secrets (kb.ops.compression: BREACH).
@@ -190,6 +191,17 @@ AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 AXES_HTTP_RESPONSE_CODE = 429
+# The client's address: REMOTE_ADDR, unless the site is reached only through DJANGO_TRUSTED_PROXY_COUNT
+# reverse proxies that each append the address they saw to X-Forwarded-For (nginx's
+# $proxy_add_x_forwarded_for). Then django-ipware reads that header from the right: the address the
+# nearest proxy saw. A longer chain than that (entries a client made up) is not trusted: REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1  # ipware counts the proxies listed in the header
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
