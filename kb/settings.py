@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Compresses what the page cache returns, never responses with secrets (kb.ops.compression: BREACH).
     "kb.ops.compression.CompressionMiddleware",
+    # A deadline for every database call of a request (kb.ops.db_deadline): a stuck server is a quick 503.
+    "kb.ops.db_deadline.DatabaseDeadlineMiddleware",
     # Which database a request reads (kb.ops.db_router): above the page cache, which checks the replica.
     "kb.ops.db_router.ReplicaReadsMiddleware",
     # Below every middleware that adds headers, so cached pages carry them too.
@@ -146,12 +148,17 @@ if os.environ.get("DATABASE_REPLICA_URL"):
         # Short: when the replica is down, readers fall back to the primary (kb.ops.db_router) without a long wait.
         DATABASES["replica"]["OPTIONS"]["connect_timeout"] = int(
             os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2")
-        )
+        )  # KB_REPLICA_CONNECT_TIMEOUT below
     DATABASE_ROUTERS = ["kb.ops.db_router.PrimaryReplicaRouter"]
 # Routing (kb.ops.db_router): after a write (POST ...), that browser reads the primary this many seconds,
 # so an editor sees their own change; an unreachable replica is tried again after this many seconds.
 KB_REPLICA_PIN_SECONDS = int(os.environ.get("DATABASE_REPLICA_PIN_SECONDS", "30"))
 KB_REPLICA_RETRY_SECONDS = int(os.environ.get("DATABASE_REPLICA_RETRY_SECONDS", "10"))
+# Deadlines for one database call of a web request (kb.ops.db_deadline): a server that stops answering
+# is a 503 after this many seconds, not a hung request. The replica's calls get its connect timeout.
+KB_DB_READ_DEADLINE = float(os.environ.get("DATABASE_READ_DEADLINE", "5"))
+KB_DB_WRITE_DEADLINE = float(os.environ.get("DATABASE_WRITE_DEADLINE", "30"))
+KB_REPLICA_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
