@@ -50,7 +50,7 @@ editor: migrate
 export: migrate
 	DJANGO_DEBUG=1 $(PY) manage.py export_content content/
 
-# The production stack on this machine: debug off, gunicorn, whitenoise, the page cache.
+# The production stack on this machine: debug off, waitress (kb.ops.server), whitenoise, the page cache.
 # Plain HTTP on localhost needs the explicit opt-out DJANGO_INSECURE_HTTP=1 (production redirects to HTTPS).
 PROD_ENV = DJANGO_DEBUG=0 DJANGO_INSECURE_HTTP=1 DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .cache/secret-key)}"
 
@@ -63,7 +63,7 @@ serve: install .cache/secret-key
 	$(PROD_ENV) $(PY) manage.py load_for_startup content/ --keep-serving  # h11: serves the last good database
 	$(PROD_ENV) $(PY) manage.py import_captures content/captures $(ARCHIVE)  # h10: captures (the archive's too, when there is one)
 	$(PROD_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PROD_ENV) $(SITE_URL) GUNICORN_BIND=$(HOST) $(BIN)/gunicorn kb.wsgi --config kb/ops/gunicorn.conf.py
+	$(PROD_ENV) $(SITE_URL) KB_SERVER_LISTEN=$(HOST) $(PY) -m kb.ops.server  # waitress: whole requests before a thread
 
 # Debian's Chromium for the browser tests (Playwright's own browser download is not reachable).
 chromium:

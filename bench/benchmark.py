@@ -125,25 +125,17 @@ def hammer(url, seconds, clients=8):
     return sum(counts) / seconds, "python threads"
 
 
-def gunicorn_throughput(table, page_url, page_bytes, seconds):
-    """Cached page under gunicorn vs the same bytes as a static file served by whitenoise."""
+def server_throughput(table, page_url, page_bytes, seconds):
+    """Cached page under the production server (kb.ops.server) vs the same bytes as a static file (whitenoise)."""
     from django.conf import settings
 
     static_name = "bench-page.html"
     (Path(settings.STATIC_ROOT) / static_name).write_bytes(page_bytes)
     port = free_port()
-    # The site's origin is this port (Host ports are checked); no control socket (kb/ops/gunicorn.conf.py).
-    env = {**os.environ, "KB_SITE_URL": f"http://127.0.0.1:{port}"}
-    env.pop("GUNICORN_CONTROL_SOCKET", None)
+    # The site's origin is this port (Host ports are checked).
+    env = {**os.environ, "KB_SITE_URL": f"http://127.0.0.1:{port}", "KB_SERVER_LISTEN": f"127.0.0.1:{port}"}
     process = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "kb.wsgi",
-            "--config",
-            str(ROOT / "kb/ops/gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-        ],
+        [str(ROOT / ".venv/bin/python"), "-m", "kb.ops.server"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -162,9 +154,9 @@ def gunicorn_throughput(table, page_url, page_bytes, seconds):
         assert urllib.request.urlopen(static_url, timeout=5).read() == page_bytes
         page_rps, tool = hammer(base + page_url, seconds)
         static_rps, _ = hammer(static_url, seconds)
-        table.add("gunicorn: cached 10x100 page", f"{page_rps:,.0f} req/s", f"({tool}, {seconds}s)")
-        table.add("gunicorn: same bytes as a static file", f"{static_rps:,.0f} req/s")
-        table.add("gunicorn: page / static ratio", f"{page_rps / static_rps:.2f}", "target >= 0.5")
+        table.add("server: cached 10x100 page", f"{page_rps:,.0f} req/s", f"({tool}, {seconds}s)")
+        table.add("server: same bytes as a static file", f"{static_rps:,.0f} req/s")
+        table.add("server: page / static ratio", f"{page_rps / static_rps:.2f}", "target >= 0.5")
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
@@ -226,10 +218,10 @@ def run(engine, args):
     page_bytes_size = page_figures(table, client, "10 subjects x 100 dimensions", big_url, args.requests)
     table.add("10x100 page size", f"{page_bytes_size / 1024:.0f} KiB", "target < 1 MB")
 
-    if not args.skip_gunicorn:
+    if not args.skip_server:
         client.get(big_url)
         page_bytes = client.get(big_url).content
-        gunicorn_throughput(table, big_url, page_bytes, args.seconds)
+        server_throughput(table, big_url, page_bytes, args.seconds)
 
     # load_content at scale: 50 subjects x 500 dimensions = 25,000 claims, exported to files.
     call_command("flush", "--noinput", verbosity=0)
@@ -261,7 +253,7 @@ def main():
     parser.add_argument("engine")
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--skip-gunicorn", action="store_true")
+    parser.add_argument("--skip-server", action="store_true")
     run(parser.parse_args().engine, parser.parse_args())
 
 

@@ -1,19 +1,24 @@
-"""Slow request bodies against gunicorn alone (no proxy): does a normal request still get through?
+"""Slow clients against the production server alone (no proxy): does a normal request still get through?
 
-    .venv/bin/python bench/slow_clients.py [--clients 120] [--port 18800]
+    .venv/bin/python bench/slow_clients.py [--clients 120] [--port 18800] [--deadline 0.5]
 
-Starts gunicorn with kb/ops/gunicorn.conf.py on a loopback port (SQLite database in a temporary
-folder, control socket off), opens N connections that each send the headers of a
-``POST /admin/login/`` with a Content-Length larger than the body they then trickle, and
-while they hold on, times normal ``GET /robots.txt`` requests. Prints figures; exits 1 if
-a normal request did not succeed within --deadline seconds. Everything stops within
-about a minute, whatever happens.
+Starts the server of ``make serve`` (``python -m kb.ops.server``, waitress) on a loopback port
+(SQLite database in a temporary folder) and opens, while timing normal ``GET /robots.txt``
+requests: N connections that each send the headers of a ``POST /admin/login/`` (with a CSRF
+cookie, so the view reads the body) and a Content-Length larger than the body they then
+trickle; --chunked connections whose chunked body holds the bytes ``0\r\n\r\n`` without
+ending there (the trick that fooled the hand-written worker this server replaced); and
+--bare-lf requests with bare LF line ends. Prints figures; exits 1 if a normal request failed
+or took longer than --deadline seconds. Everything stops within about a minute.
+
+``--server "CMD"`` runs another server instead (PORT in CMD is replaced), to compare.
 """
 
 import argparse
 import contextlib
 import http.client
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -34,7 +39,7 @@ def wait_until_up(port, deadline=30.0):
             return
         except OSError:
             time.sleep(0.2)
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit("the server did not start")
 
 
 def normal_request(port, timeout):
@@ -50,16 +55,29 @@ def normal_request(port, timeout):
     return status, time.monotonic() - started, ""
 
 
+LOGIN_HEAD = (
+    "POST /admin/login/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    "Content-Type: application/x-www-form-urlencoded\r\nCookie: csrftoken=" + "a" * 32 + "\r\n"
+)
+
+
 def slow_client(port, length=100_000):
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    sock.sendall(
-        (
-            "POST /admin/login/ HTTP/1.1\r\n"
-            f"Host: 127.0.0.1:{port}\r\n"
-            "Content-Type: application/x-www-form-urlencoded\r\n"
-            f"Content-Length: {length}\r\n\r\nusername=a"
-        ).encode()
-    )
+    sock.sendall((LOGIN_HEAD.format(port=port) + f"Content-Length: {length}\r\n\r\nusername=a").encode())
+    return sock
+
+
+def chunked_client(port):
+    """A chunked body whose data so far ends in 0\\r\\n\\r\\n: a 5-byte chunk "0\\r\\n\\r\\n", not the last chunk."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    body = "9\r\nusername=\r\n5\r\n0\r\n\r\n\r\n"
+    sock.sendall((LOGIN_HEAD.format(port=port) + "Transfer-Encoding: chunked\r\n\r\n" + body).encode())
+    return sock
+
+
+def bare_lf_client(port):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(f"GET /robots.txt HTTP/1.1\nHost: 127.0.0.1:{port}\n".encode())  # and never the blank line
     return sock
 
 
@@ -68,9 +86,10 @@ def main():
     parser.add_argument("--clients", type=int, default=120)
     parser.add_argument("--port", type=int, default=18800)
     parser.add_argument("--hold", type=float, default=20.0, help="how long the slow clients hold on (s)")
-    parser.add_argument("--deadline", type=float, default=5.0, help="what a normal request may take (s)")
-    parser.add_argument("--app", default="kb.wsgi", help="kb.wsgi (gthread) or kb.asgi (-k asgi)")
-    parser.add_argument("gunicorn_args", nargs="*", help="more gunicorn options, after --")
+    parser.add_argument("--chunked", type=int, default=16, help="connections with the chunked trick")
+    parser.add_argument("--bare-lf", type=int, default=16, help="requests with bare LF line ends")
+    parser.add_argument("--deadline", type=float, default=0.5, help="what a normal request may take (s)")
+    parser.add_argument("--server", help="another server command to measure (PORT is replaced)")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="kb-slow-clients-"))
@@ -82,55 +101,58 @@ def main():
         "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
         "KB_SITE_URL": f"http://127.0.0.1:{args.port}",
         "KB_CONTENT_CACHE": str(folder / "cache"),
-        "GUNICORN_ACCESS_LOG": str(folder / "access.log"),
-        "GUNICORN_CONTROL_SOCKET": "",
+        "KB_SERVER_LISTEN": f"127.0.0.1:{args.port}",
+        "KB_ACCESS_LOG": "0",
     }
-    env.pop("GUNICORN_CMD_ARGS", None)
     python = str(ROOT / ".venv/bin/python")
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+    command = (
+        shlex.split(args.server.replace("PORT", str(args.port))) if args.server else [python, "-m", "kb.ops.server"]
+    )
     server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            args.app,
-            "-c",
-            "kb/ops/gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{args.port}",
-            *args.gunicorn_args,
-        ],
+        command,
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=open(folder / "error.log", "w"),  # noqa: SIM115
         start_new_session=True,
     )
-    clients = []
+    clients, stalled = [], []
     try:
         wait_until_up(args.port)
-        status, seconds, error = normal_request(args.port, args.deadline)
+        status, seconds, error = normal_request(args.port, 10)
         print(f"before: GET /robots.txt -> {status} in {seconds * 1000:.0f} ms {error}")
-        for _ in range(args.clients):
-            try:
-                clients.append(slow_client(args.port))
-            except OSError as error:
-                print(f"slow client not connected: {error!r}")
+        stalled = []  # they send no more
+        for kind, count, into in (
+            (slow_client, args.clients, clients),
+            (chunked_client, args.chunked, stalled),
+            (bare_lf_client, args.bare_lf, stalled),
+        ):
+            for _ in range(count):
+                try:
+                    into.append(kind(args.port))
+                except OSError as error:
+                    print(f"{kind.__name__} not connected: {error!r}")
         time.sleep(1.0)  # let the server hand them to its workers
-        print(f"{len(clients)} slow-body connections open")
+        print(
+            f"{len(clients) + len(stalled)} connections open: {args.clients} slow bodies, "
+            f"{args.chunked} chunked with an early 0\\r\\n\\r\\n, {args.bare_lf} bare-LF requests"
+        )
         worst, failures, stop = 0.0, 0, time.monotonic() + args.hold
         while time.monotonic() < stop:
             for sock in clients:  # a byte now and then: they stay alive, never finish
                 with contextlib.suppress(OSError):
                     sock.send(b"x")
-            status, seconds, error = normal_request(args.port, args.deadline)
+            status, seconds, error = normal_request(args.port, max(2 * args.deadline, 5))
             worst = max(worst, seconds)
-            if status != 200:
+            if status != 200 or seconds > args.deadline:
                 failures += 1
                 print(f"during: GET /robots.txt -> {status} after {seconds * 1000:.0f} ms {error}")
             time.sleep(0.5)
-        print(f"during: slowest normal request {worst * 1000:.0f} ms, {failures} failed")
+        print(f"during: slowest normal request {worst * 1000:.0f} ms, {failures} failed or over {args.deadline} s")
         return 1 if failures else 0
     finally:
-        for sock in clients:
+        for sock in clients + stalled:
             sock.close()
         os.killpg(server.pid, signal.SIGTERM)
         try:

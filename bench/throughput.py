@@ -1,10 +1,10 @@
-"""A fully cached page under the production server (gunicorn, kb/ops/gunicorn.conf.py), against the
+"""A fully cached page under the production server (kb.ops.server, or an older checkout's gunicorn), against the
 same bytes served as a static file by whitenoise, before and after a change, interleaved.
 
     .venv/bin/python bench/throughput.py BEFORE_CHECKOUT AFTER_CHECKOUT [--rounds 5] [--seconds 3]
 
 Each checkout gets its own SQLite database of the real content/ (migrated with its own code), its
-own collected static files holding the page's bytes as ``bench-page.html``, and its own gunicorn
+own collected static files holding the page's bytes as ``bench-page.html``, and its own server
 on a free loopback port (production settings: debug off, local-memory page cache). Eight
 keep-alive clients (one asyncio process, no Accept-Encoding: raw bytes) request the page, then the
 static file, for ``--seconds`` each; rounds alternate which checkout goes first. Prints medians of
@@ -77,7 +77,7 @@ def hammer(port, path, seconds, clients=8):
 
 
 class Site:
-    """One checkout served by gunicorn with its own database and static files."""
+    """One checkout served by its production server with its own database and static files."""
 
     def __init__(self, root, python):
         self.root = Path(root).resolve()
@@ -101,11 +101,17 @@ class Site:
             subprocess.run([*manage, *args], cwd=self.root, env=self.env, check=True, stderr=subprocess.DEVNULL)
         subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], cwd=self.root, env=self.env, check=True)
         self.process = None
-        self.gunicorn = [str(self.root / ".venv/bin/gunicorn"), "kb.wsgi", "--config", "kb/ops/gunicorn.conf.py"]
+        if (self.root / "kb/ops/server.py").exists():  # waitress (kb.ops.server)
+            self.server = [python, "-m", "kb.ops.server"]
+            self.env["KB_SERVER_LISTEN"] = f"127.0.0.1:{self.port}"
+        else:  # an older checkout: gunicorn with its configuration
+            config = next(p for p in ("kb/ops/gunicorn.conf.py", "kb/gunicorn.conf.py") if (self.root / p).exists())
+            self.server = [str(self.root / ".venv/bin/gunicorn"), "kb.wsgi", "--config", config]
+            self.server += ["--bind", f"127.0.0.1:{self.port}"]
 
     def start(self):
         self.process = subprocess.Popen(
-            [*self.gunicorn, "--bind", f"127.0.0.1:{self.port}"],
+            self.server,
             cwd=self.root,
             env=self.env,
             stdout=subprocess.DEVNULL,
@@ -118,7 +124,7 @@ class Site:
                 return
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError(f"gunicorn of {self.root} did not start")
+        raise RuntimeError(f"the server of {self.root} did not start")
 
     def stop(self):
         if self.process:

@@ -62,21 +62,24 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: nothing reads the Host before it is checked; a bad one is a 400 and a short warning.
+    "kb.site.site_url.HostValidationMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Above whitenoise, so static files carry the same policy headers as pages.
     "csp.middleware.CSPMiddleware",
     "kb.ops.middleware.CrossOriginResourcePolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Slow requests logged (kb.ops.logs); then, before any cache lookup: a Host (port included) the
-    # site serves, and only GET/HEAD on public pages (405 with Allow otherwise).
+    # Slow requests logged (kb.ops.logs); then, before any cache lookup, only GET/HEAD on public
+    # pages (405 with Allow otherwise).
     "kb.ops.logs.SlowRequestMiddleware",
-    "kb.site.site_url.HostValidationMiddleware",
     # Whether this is a public reader's request, decided once (kb.ops.readers) for everything below.
     "kb.ops.readers.ReaderMiddleware",
     "kb.ops.middleware.PublicMethodsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Compresses what the page cache returns, never responses with secrets (kb.ops.compression: BREACH).
     "kb.ops.compression.CompressionMiddleware",
+    # A deadline for every database call of a request (kb.ops.db_deadline): a stuck server is a quick 503.
+    "kb.ops.db_deadline.DatabaseDeadlineMiddleware",
     # Which database a request reads (kb.ops.db_router): above the page cache, which checks the replica.
     "kb.ops.db_router.ReplicaReadsMiddleware",
     # Below every middleware that adds headers, so cached pages carry them too.
@@ -154,12 +157,17 @@ if os.environ.get("DATABASE_REPLICA_URL"):
         # Short: when the replica is down, readers fall back to the primary (kb.ops.db_router) without a long wait.
         DATABASES["replica"]["OPTIONS"]["connect_timeout"] = int(
             os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2")
-        )
+        )  # KB_REPLICA_CONNECT_TIMEOUT below
     DATABASE_ROUTERS = ["kb.ops.db_router.PrimaryReplicaRouter"]
 # Routing (kb.ops.db_router): after a write (POST ...), that browser reads the primary this many seconds,
 # so an editor sees their own change; an unreachable replica is tried again after this many seconds.
 KB_REPLICA_PIN_SECONDS = int(os.environ.get("DATABASE_REPLICA_PIN_SECONDS", "30"))
 KB_REPLICA_RETRY_SECONDS = int(os.environ.get("DATABASE_REPLICA_RETRY_SECONDS", "10"))
+# Deadlines for one database call of a web request (kb.ops.db_deadline): a server that stops answering
+# is a 503 after this many seconds, not a hung request. The replica's calls get its connect timeout.
+KB_DB_READ_DEADLINE = float(os.environ.get("DATABASE_READ_DEADLINE", "5"))
+KB_DB_WRITE_DEADLINE = float(os.environ.get("DATABASE_WRITE_DEADLINE", "30"))
+KB_REPLICA_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -212,6 +220,17 @@ AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 AXES_HTTP_RESPONSE_CODE = 429
+# The client's address: REMOTE_ADDR, unless the site is reached only through DJANGO_TRUSTED_PROXY_COUNT
+# reverse proxies that each append the address they saw to X-Forwarded-For (nginx's
+# $proxy_add_x_forwarded_for). Then django-ipware reads that header from the right: the address the
+# nearest proxy saw. A longer chain than that (entries a client made up) is not trusted: REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "0"))
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1  # ipware counts the proxies listed in the header
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -296,6 +315,14 @@ KB_ALLOWED_HOST_PORTS = {host.lower() for host in ALLOWED_HOSTS if host.rsplit("
 ALLOWED_HOSTS = [host.rsplit(":", 1)[0] if host in KB_ALLOWED_HOST_PORTS else host for host in ALLOWED_HOSTS]
 # An HTTP/1.1 request without a Host header is refused (400).
 KB_REQUIRE_HOST_HEADER = True
+
+# The production server (kb.ops.server: waitress, `make serve`): where it listens, its threads (the
+# requests served at once; waitress reads each request whole before a thread sees it), open connections.
+SERVER_LISTEN = os.environ.get("KB_SERVER_LISTEN", "127.0.0.1:8000")
+SERVER_THREADS = int(os.environ.get("KB_SERVER_THREADS", "8"))
+SERVER_CONNECTION_LIMIT = int(os.environ.get("KB_SERVER_CONNECTION_LIMIT", "1000"))
+SERVER_MAX_BODY_BYTES = int(os.environ.get("KB_SERVER_MAX_BODY_BYTES", str(10 * 1024 * 1024)))
+SERVER_ACCESS_LOG = env_bool("KB_ACCESS_LOG", default=True)
 
 # One-line records to standard error: request errors with path, status and traceback (django.request),
 # slow requests (kb.ops.logs.SlowRequestMiddleware), and the knowledge base's own summaries ("kb.*" loggers:

@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn kb.wsgi)."""
+"""WSGI entry point (kb.ops.server serves it with waitress)."""
 
 import os
 

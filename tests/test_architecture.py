@@ -21,11 +21,7 @@ def module_name(path):
 
 
 def kb_modules():
-    return {
-        module_name(path): path
-        for path in KB.rglob("*.py")
-        if "migrations" not in path.parts and path.name != "gunicorn.conf.py"
-    }
+    return {module_name(path): path for path in KB.rglob("*.py") if "migrations" not in path.parts}
 
 
 MODULES = kb_modules()

@@ -192,3 +192,58 @@ def test_a_success_resets_the_failures(client, editor, settings):
     client.logout()
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert login(client, "edith", "wrong password").status_code == 200
+
+
+# Behind the documented reverse proxy every request comes from the proxy's address; the proxy appends the
+# address it saw to X-Forwarded-For (nginx's $proxy_add_x_forwarded_for).
+PROXY = "127.0.0.1"
+
+
+def behind_proxy(settings):
+    """The settings DJANGO_TRUSTED_PROXY_COUNT=1 gives (kb.settings)."""
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    settings.AXES_IPWARE_PROXY_ORDER = "right-most"
+    settings.AXES_IPWARE_PROXY_COUNT = 0
+
+
+def login_via_proxy(client, username, password, forwarded_for):
+    return client.post(
+        reverse("admin:login"),
+        {"username": username, "password": password, "next": reverse("admin:index")},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
+def test_the_trusted_proxy_setting_selects_the_forwarded_address(monkeypatch):
+    import runpy
+
+    from django.conf import settings as django_settings
+
+    monkeypatch.setenv("DJANGO_TRUSTED_PROXY_COUNT", "1")
+    values = runpy.run_path(str(django_settings.BASE_DIR / "kb" / "settings.py"))
+    assert values["AXES_IPWARE_META_PRECEDENCE_ORDER"] == ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    assert (values["AXES_IPWARE_PROXY_ORDER"], values["AXES_IPWARE_PROXY_COUNT"]) == ("right-most", 0)
+    monkeypatch.delenv("DJANGO_TRUSTED_PROXY_COUNT")
+    values = runpy.run_path(str(django_settings.BASE_DIR / "kb" / "settings.py"))
+    assert values["AXES_IPWARE_META_PRECEDENCE_ORDER"] == ("REMOTE_ADDR",)  # not assumed: the header is ignored
+
+
+def test_behind_the_proxy_an_attackers_failures_never_lock_out_another_client(client, editor, settings):
+    behind_proxy(settings)
+    for _ in range(settings.AXES_FAILURE_LIMIT + 2):
+        login_via_proxy(client, "edith", "wrong password", "203.0.113.9")
+    assert login_via_proxy(client, "edith", PASSWORD, "203.0.113.9").status_code == 429  # the attacker is locked
+    # Entries the attacker writes into the header themselves do not make them someone else either.
+    for _ in range(settings.AXES_FAILURE_LIMIT + 2):
+        login_via_proxy(client, "edith", "wrong password", "198.51.100.4, 203.0.113.9")
+
+    response = login_via_proxy(client, "edith", PASSWORD, "198.51.100.4")  # the editor, from elsewhere
+    assert response.status_code == 302
+
+
+def test_without_the_setting_the_forwarded_header_is_ignored(client, editor, settings):
+    # Not behind a proxy: a client could write any X-Forwarded-For, so only the connection's address counts.
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        login_via_proxy(client, "edith", "wrong password", f"203.0.113.{n}")
+    assert login_via_proxy(client, "edith", PASSWORD, "198.51.100.4").status_code == 429

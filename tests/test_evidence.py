@@ -118,7 +118,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 def test_capture_from_a_local_url(sample_source, http_site):
     folder, base = http_site
     (folder / "widgets.html").write_text(ARTICLE_HTML, encoding="utf-8")
-    call_command("capture_source", "sample", f"{base}/widgets.html")
+    call_command("capture_source", "sample", f"{base}/widgets.html", "--allow-private")
     capture = capture_of("sample")
     assert capture.origin == f"{base}/widgets.html"
     assert "Alpha is slow to start." in capture.text and "Blog menu entry" not in capture.text
@@ -127,12 +127,12 @@ def test_capture_from_a_local_url(sample_source, http_site):
 def test_capture_from_an_unreachable_or_missing_url_is_a_clear_error(sample_source, http_site):
     _, base = http_site
     with pytest.raises(CommandError, match=r"the server answered 404"):
-        call_command("capture_source", "sample", f"{base}/missing.html")
+        call_command("capture_source", "sample", f"{base}/missing.html", "--allow-private")
     with closing(socket.socket()) as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(CaptureError, match=r"Could not reach http://127.0.0.1"):
-        from_url(f"http://127.0.0.1:{port}/", timeout=2)
+        from_url(f"http://127.0.0.1:{port}/", timeout=2, allow_private=True)
     with pytest.raises(CommandError, match=r"no such file"):
         call_command("capture_source", "sample", "/no/such/file.txt")
     assert not m.Capture.objects.exists()
@@ -142,7 +142,7 @@ def test_url_larger_than_the_cap_is_refused(sample_source, http_site):
     folder, base = http_site
     (folder / "big.html").write_text("<html><body><p>" + "word " * 2000 + "</p></body></html>", encoding="utf-8")
     with pytest.raises(CaptureError, match="larger than"):
-        from_url(f"{base}/big.html", max_bytes=1024)
+        from_url(f"{base}/big.html", max_bytes=1024, allow_private=True)
 
 
 def test_a_differing_recapture_is_refused_without_replace_and_names_the_excerpts(sample_source, tmp_path):

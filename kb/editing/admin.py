@@ -5,9 +5,11 @@ view, add, change and delete the knowledge base and nothing else.
 """
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db import models as dj_models
 from django.db.models import Count, Q
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -142,6 +144,23 @@ class KBAdmin(SimpleHistoryAdmin):
         if obj is not None and obj.pk:
             context["preview_links"] = self.preview_links(obj)
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    # History: a 404 for an id that is not one (simple-history would let the database refuse it: a 500).
+    def history_view(self, request, object_id, extra_context=None):
+        self._check_id(self.model._meta.pk, object_id)
+        return super().history_view(request, object_id, extra_context=extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._check_id(self.model._meta.pk, object_id)
+        self._check_id(self.model.history.model._meta.pk, version_id)
+        return super().history_form_view(request, object_id, version_id, extra_context=extra_context)
+
+    @staticmethod
+    def _check_id(field, value):
+        try:
+            field.to_python(unquote(value))
+        except ValidationError:
+            raise Http404("No such record.") from None
 
     # History: what changed, without the derived fields.
     def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):

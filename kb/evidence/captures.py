@@ -2,17 +2,20 @@
 
 A capture's fingerprint is the SHA-256 of its normalised text in UTF-8. Content files
 record the fingerprint (and length and date), never the text itself. A capture comes
-from a plain-text file, an HTML file or an HTML page fetched by URL; the main text of
-HTML is extracted with trafilatura, never by hand-written tag stripping.
+from a plain-text file, an HTML file or an HTML page fetched by URL (kb.evidence.fetching:
+checked redirects, one deadline); the main text of HTML is extracted with trafilatura in a
+child process with limits (kb.evidence.html_sandbox), never by hand-written tag stripping.
+Whatever goes wrong is a ``CaptureError`` with a message for a person.
 """
 
 import hashlib
 import logging
 import re
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from kb.evidence import fetching, html_sandbox
+from kb.evidence.errors import CaptureError
 
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
 
@@ -23,9 +26,7 @@ HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 PLAIN_TEXT = "plain text"
 PASTED = "pasted text"
 
-
-class CaptureError(Exception):
-    """A capture that cannot be made or stored; the message says why, for a person."""
+logger = logging.getLogger("kb.evidence.captures")
 
 
 def normalise_capture(text):
@@ -67,32 +68,21 @@ def decode_text(data, what):
         raise CaptureError(f"{what} is not UTF-8 text: save it as UTF-8, or give the HTML page.") from None
 
 
-def html_extractor():
-    import trafilatura
-
-    return f"trafilatura {trafilatura.__version__}"
-
-
-def extract_html(html, what):
-    """The main text of an HTML page: menus, footers and other page furniture left out."""
-    import trafilatura
-
-    text = trafilatura.extract(
-        html, include_comments=False, include_tables=True, include_links=False, deduplicate=False, favor_recall=True
-    )
-    if not text or not text.strip():
-        raise CaptureError(f"No main text could be extracted from {what}.")
-    return text
-
-
 def extract(data, origin, kind=None):
     """An ``Extracted`` capture from raw bytes: ``kind`` is "text", "html" or None to tell from the content."""
     if len(data) > MAX_CAPTURE_BYTES:
         raise CaptureError(f"{origin} is larger than {MAX_CAPTURE_BYTES // (1024 * 1024)} MB; a capture is one page.")
     kind = kind or ("html" if looks_like_html(data) else "text")
-    text = decode_text(data, origin)
+    return extract_text(decode_text(data, origin), origin, kind)
+
+
+def extract_text(text, origin, kind):
+    """An ``Extracted`` capture from decoded text: the main text of HTML, or plain text as it is."""
     if kind == "html":
-        text, extractor = extract_html(text, origin), html_extractor()
+        try:
+            text, extractor = html_sandbox.extract_html(text, origin), html_sandbox.extractor_name()
+        except html_sandbox.ExtractionError as error:
+            raise CaptureError(str(error)) from None
     else:
         extractor = PLAIN_TEXT
     text = normalise_capture(text)
@@ -120,14 +110,24 @@ def from_file(path):
 
 
 def archive_file(folder, key):
-    """The file ``<key>.txt`` of ``folder``, or None: never a path out of it ("../../etc/secret")."""
+    """The file ``<key>.txt`` of ``folder``, or None: never a path out of it ("../../etc/secret").
+
+    A symbolic link, or a file that is not really inside the folder, is refused (CaptureError):
+    an archive is a folder of plain files.
+    """
     if not folder or not key:
         return None
     name = f"{key}.txt"
-    if Path(name).name != name or name.startswith(".") or "\\" in name:
+    if Path(name).name != name or name.startswith(".") or "\\" in name or "\x00" in name:
         return None
     path = Path(folder) / name
-    return path if path.is_file() else None
+    if path.is_symlink():
+        raise CaptureError(f"{path} is a symbolic link: an archive holds plain files only.")
+    if not path.is_file():
+        return None
+    if path.resolve().parent != Path(folder).resolve():
+        raise CaptureError(f"{path} is not inside {folder}: refused.")
+    return path
 
 
 def first_archive_file(folders, key):
@@ -139,25 +139,21 @@ def is_url(value):
     return value.startswith(("http://", "https://"))
 
 
-def from_url(url, timeout=FETCH_TIMEOUT, max_bytes=MAX_CAPTURE_BYTES):
-    """Fetch ``url`` (http or https only) with a timeout and a size cap, and extract its main text."""
-    if not is_url(url):
-        raise CaptureError(f"{url!r} is not an http or https address.")
-    request = urllib.request.Request(url, headers={"User-Agent": "kb-capture/1.0", "Accept": "text/html, text/plain"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            data = response.read(max_bytes + 1)
-            content_type = response.headers.get_content_type()
-    except urllib.error.HTTPError as error:
-        raise CaptureError(f"Could not capture {url}: the server answered {error.code} {error.reason}.") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise CaptureError(f"Could not reach {url}: {reason}.") from None
-    if len(data) > max_bytes:
-        raise CaptureError(f"{url} is larger than {max_bytes // (1024 * 1024)} MB; a capture is one page.")
-    if content_type not in {"text/html", "application/xhtml+xml", "text/plain"}:
-        raise CaptureError(f"{url} is {content_type}, not an HTML page or plain text.")
-    return extract(data, url, "text" if content_type == "text/plain" else "html")
+def from_url(url, timeout=FETCH_TIMEOUT, max_bytes=MAX_CAPTURE_BYTES, allow_private=False):
+    """Fetch ``url`` (kb.evidence.fetching: every hop checked, one deadline) and extract its main text.
+
+    The capture's origin is the final URL, where the text came from; the redirects are logged.
+    """
+    fetched = fetching.fetch(url, deadline=timeout, max_bytes=max_bytes, allow_private=allow_private)
+    if fetched.redirects:
+        logger.info(
+            "capture of %s: redirected to %s",
+            url,
+            fetched.url,
+            extra={"redirects": [f"{status} {origin} -> {target}" for status, origin, target in fetched.redirects]},
+        )
+    kind = "text" if fetched.content_type == "text/plain" else "html"
+    return extract_text(fetched.text, fetched.url, kind)
 
 
 def from_pasted(text):
@@ -226,7 +222,7 @@ def store_capture(source, extracted, replace=False, captured_at=None, record_fin
                 source.save()
         source.__dict__.pop("_prefetched_objects_cache", None)
         result = verify_source(source)
-    logging.getLogger("kb.evidence.captures").info(
+    logger.info(
         "capture of %s stored: %s, %d characters, from %s",
         source.slug, sha256[:12], characters, extracted.origin,
         extra={"source": source.slug, "sha256": sha256, "characters": characters},

@@ -16,7 +16,9 @@ rendered only if it still had that generation afterwards: a lagging replica neve
 page into the cache, and readers of a lagging replica get the primary's content.
 
 If the replica cannot be reached, readers' requests read from the primary, a warning is logged
-("kb.db"), and the replica is tried again ``KB_REPLICA_RETRY_SECONDS`` later.
+("kb.db"), and the replica is tried again ``KB_REPLICA_RETRY_SECONDS`` later. If it fails while a
+request is reading from it (it stopped, or did not answer within its deadline: kb.ops.db_deadline
+notes the failure), the request is served again, from the primary.
 """
 
 import logging
@@ -40,6 +42,8 @@ logger = logging.getLogger("kb.db")
 
 _reads = ContextVar("kb_db_reads", default=PRIMARY)
 _replica_down_until = 0.0
+# The replica's failures during the current request (a list), noted by kb.ops.db_deadline.
+_replica_failures = ContextVar("kb_replica_failures", default=None)
 
 
 class PrimaryReplicaRouter:
@@ -97,16 +101,29 @@ def replica_available():
             connection.close()  # a kept connection the replica dropped (restart, failover): connect again
         connection.ensure_connection()
     except DatabaseError as error:
-        _replica_down_until = time.monotonic() + settings.KB_REPLICA_RETRY_SECONDS
-        reason = " ".join(str(error).split())
-        logger.warning(
-            "replica %r unreachable, readers read from the primary for %s s: %s",
-            REPLICA,
-            settings.KB_REPLICA_RETRY_SECONDS,
-            reason,
-        )
+        replica_failed(" ".join(str(error).split()))
         return False
     return True
+
+
+def replica_failed(reason):
+    """Readers read the primary for KB_REPLICA_RETRY_SECONDS, with one warning."""
+    global _replica_down_until
+    _replica_down_until = time.monotonic() + settings.KB_REPLICA_RETRY_SECONDS
+    connections[REPLICA].close()
+    logger.warning(
+        "replica %r unreachable, readers read from the primary for %s s: %s",
+        REPLICA,
+        settings.KB_REPLICA_RETRY_SECONDS,
+        reason,
+    )
+
+
+def note_replica_failure(reason):
+    """A query on the replica failed during this request: the request is served again from the primary."""
+    failures = _replica_failures.get()
+    if failures is not None:
+        failures.append(reason)
 
 
 def forget_replica_failure():
@@ -126,8 +143,12 @@ class ReplicaReadsMiddleware:
             return self.get_response(request)
         if request.method in READER_METHODS:
             # A reader's request (kb.ops.readers, PIN_COOKIE included) may read the replica.
-            alias = REPLICA if is_reader(request) and replica_available() else PRIMARY
-            with reads_from(alias):
+            if is_reader(request) and replica_available():
+                response, failures = self.from_replica(request)
+                if not failures:
+                    return response
+                replica_failed(failures[0])  # and the request is served again, from the primary
+            with reads_from(PRIMARY):
                 return self.get_response(request)
         with primary_reads():
             response = self.get_response(request)
@@ -141,3 +162,12 @@ class ReplicaReadsMiddleware:
             samesite="Lax",
         )
         return response
+
+    def from_replica(self, request):
+        failures = []
+        token = _replica_failures.set(failures)
+        try:
+            with reads_from(REPLICA):
+                return self.get_response(request), failures
+        finally:
+            _replica_failures.reset(token)

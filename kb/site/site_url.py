@@ -10,6 +10,7 @@ the port against the ports this site is served on: none, 80 or 443, the port of
 ``KB_SITE_URL``, or one named with its host in ``DJANGO_ALLOWED_HOSTS`` ("example.org:8443").
 """
 
+import logging
 from functools import cache
 from urllib.parse import urlsplit
 
@@ -19,6 +20,11 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpResponseBadRequest
 from django.http.request import split_domain_port
+
+# A bad Host is the client's mistake (or a scanner's), not ours: a warning, with the header cut short.
+HOST_IN_LOG_CHARS = 200
+
+logger = logging.getLogger("kb.hosts")
 
 
 @cache
@@ -67,8 +73,9 @@ def validate_host(request):
 class HostValidationMiddleware:
     """400 for a request without a Host header, or with a host or port the site does not serve.
 
-    Placed above the page cache, so a cached page is refused to a bad Host exactly as an
-    uncached one is.
+    Placed first, above the page cache, so a cached page is refused to a bad Host exactly as
+    an uncached one is, and nothing before it reads the Host. The refusal is logged as a warning
+    naming the header cut to ``HOST_IN_LOG_CHARS`` (Django would log an error with all of it).
     """
 
     def __init__(self, get_response):
@@ -77,5 +84,21 @@ class HostValidationMiddleware:
     def __call__(self, request):
         if settings.KB_REQUIRE_HOST_HEADER and not request.META.get("HTTP_HOST"):
             return HttpResponseBadRequest("A Host header is required.", content_type="text/plain; charset=utf-8")
-        validate_host(request)  # DisallowedHost is answered with a 400 by Django's exception handling
+        try:
+            validate_host(request)
+        except DisallowedHost as error:
+            return refuse_host(request, error)
         return self.get_response(request)
+
+
+def refuse_host(request, error):
+    host = request.META.get("HTTP_HOST", "")
+    shown = host if len(host) <= HOST_IN_LOG_CHARS else host[:HOST_IN_LOG_CHARS] + "…"
+    reason = "its port is not served here" if "Port " in str(error) else "not in ALLOWED_HOSTS"
+    logger.warning(
+        "bad Host header %r (%d characters): %s", shown, len(host), reason,
+        extra={"path": request.path[:HOST_IN_LOG_CHARS], "status": 400},
+    )  # fmt: skip
+    response = HttpResponseBadRequest("Bad Host header.", content_type="text/plain; charset=utf-8")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -16,16 +16,27 @@ class Command(BaseCommand):
         parser.add_argument(
             "--replace", action="store_true", help="Replace a stored capture that has another fingerprint."
         )
-        parser.add_argument("--timeout", type=float, default=captures.FETCH_TIMEOUT, help="Seconds to wait for a URL.")
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            default=captures.FETCH_TIMEOUT,
+            help="Seconds the whole fetch of a URL may take, redirects included.",
+        )
+        parser.add_argument(
+            "--allow-private",
+            action="store_true",
+            help="Allow a URL (or a redirect) to an address of this machine or a private network: only for a "
+            "source on your own intranet.",
+        )
 
-    def handle(self, *args, source, location, replace, timeout, **options):
+    def handle(self, *args, source, location, replace, timeout, allow_private, **options):
         try:
             record = Source.objects.get(slug=source)
         except Source.DoesNotExist:
             raise CommandError(f"No source {source!r}.") from None
         try:
             extracted = (
-                captures.from_url(location, timeout=timeout)
+                captures.from_url(location, timeout=timeout, allow_private=allow_private)
                 if captures.is_url(location)
                 else captures.from_file(location)
             )
@@ -37,7 +48,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Stored the capture of {source}: {characters} characters, sha256 {sha256}, "
-                f"by {extracted.extractor}; {verified} of {len(excerpts)} excerpts verified."
+                f"from {extracted.origin} by {extracted.extractor}; {verified} of {len(excerpts)} excerpts verified."
             )
         )
         for excerpt in excerpts:

@@ -31,10 +31,10 @@ class Command(BaseCommand):
         with transaction.atomic():
             existing = dict(Capture.objects.values_list("source_id", "sha256"))
             for source in Source.objects.exclude(archive="").order_by("slug"):
-                path = captures.first_archive_file(folders, source.archive)
-                if path is None:
-                    continue
                 try:
+                    path = captures.first_archive_file(folders, source.archive)
+                    if path is None:
+                        continue
                     extracted = captures.from_file(path)
                 except captures.CaptureError as error:
                     raise CommandError(f"{source.slug}: {error}") from None

@@ -79,12 +79,12 @@ class Command(BaseCommand):
         for row in source_rows:
             slug, archive = row.key[0], row.values["archive"]
             capture = SourceCapture(slug, row.values["capture_sha256"])
-            path = captures.first_archive_file(folders, archive)
-            if path is not None:
-                try:
-                    extracted = captures.from_file(path)
-                except captures.CaptureError as error:
-                    raise CommandError(str(error)) from None
+            try:
+                path = captures.first_archive_file(folders, archive)
+                extracted = captures.from_file(path) if path is not None else None
+            except captures.CaptureError as error:
+                raise CommandError(str(error)) from None
+            if extracted is not None:
                 capture.sha256, capture.text = extracted.fingerprint[0], extracted.text
             found[slug] = capture
         return found

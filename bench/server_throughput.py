@@ -1,0 +1,166 @@
+"""Throughput of the cached comparison page: this checkout's server against another commit's, in one run.
+
+    .venv/bin/python bench/server_throughput.py [--before 1eaf68d] [--seconds 5] [--rounds 6] [--clients 16]
+
+Loads the real content into a scratch SQLite database, starts this checkout's production
+server (``python -m kb.ops.server``, as ``make serve`` does) and the ``--before`` commit's
+(a temporary ``git worktree``, served as that commit's ``make serve`` served it: gunicorn with its
+kb/ops/gunicorn.conf.py, which needs gunicorn in .venv), both with production settings on
+loopback ports, warms every page cache, then drives each in turn (interleaved rounds, so a busy
+machine slows both alike) with ``--clients`` keep-alive connections asking for
+``--path`` and prints requests per second per round, the medians and their ratio. Asserts nothing.
+"""
+
+import argparse
+import asyncio
+import os
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def _client(port, path, stop, counts):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**22)
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    try:
+        while time.monotonic() < stop:
+            writer.write(request)
+            await writer.drain()
+            head = (await reader.readuntil(b"\r\n\r\n")).lower()
+            if not head.startswith(b"http/1.1 200"):
+                raise SystemExit(f"{port}: {head[:200]!r}")
+            if b"transfer-encoding: chunked" in head:
+                while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
+                    await reader.readexactly(size + 2)
+                await reader.readexactly(2)
+            else:
+                length = int(head.split(b"content-length:")[1].split(b"\r\n")[0])
+                await reader.readexactly(length)
+            counts[0] += 1
+            if b"connection: close" in head:
+                return
+    finally:
+        writer.close()
+
+
+async def _drive(port, path, seconds, clients):
+    counts, stop = [0], time.monotonic() + seconds
+
+    async def client():
+        while time.monotonic() < stop:
+            try:
+                await _client(port, path, stop, counts)
+            except (OSError, asyncio.IncompleteReadError):
+                counts.append(1)  # a connection the server closed (worker recycled): count and reconnect
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return counts[0] / seconds
+
+
+def drive(port, path, seconds, clients):
+    return asyncio.run(_drive(port, path, seconds, clients))
+
+
+def start(name, command, cwd, env, port):
+    process = subprocess.Popen(
+        command, cwd=cwd, env={**env, "KB_SITE_URL": f"http://127.0.0.1:{port}"}, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            if process.poll() is not None:
+                raise SystemExit(f"{name} did not start: {shlex.join(command)}") from None
+            time.sleep(0.2)
+    raise SystemExit(f"{name} did not start within 60 s")
+
+
+def stop(process):
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", default="1eaf68d", help="the commit to compare with (its gunicorn server)")
+    parser.add_argument("--path", default="/compare/flask-vs-django/")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--clients", type=int, default=16)
+    args = parser.parse_args()
+    if not (ROOT / ".venv" / "bin" / "gunicorn").exists():
+        sys.exit("The --before server is gunicorn: install it for this comparison (.venv/bin/pip install gunicorn)")
+
+    scratch = Path(tempfile.mkdtemp(prefix="kb-server-throughput-"))
+    before_dir = scratch / "before"
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_INSECURE_HTTP": "1",
+        "DJANGO_SECRET_KEY": "server-throughput-" + os.urandom(16).hex(),
+        "DATABASE_URL": f"sqlite:///{scratch / 'db.sqlite3'}",
+        "KB_CONTENT_CACHE": str(scratch / "cache"),
+        "GUNICORN_ACCESS_LOG": "/dev/null",  # both servers log every request; neither to a terminal
+        "GUNICORN_CONTROL_SOCKET": "",
+    }
+    processes = {}
+    try:
+        subprocess.run(["git", "worktree", "add", "--detach", str(before_dir), args.before], cwd=ROOT, check=True)
+        shutil.copytree(ROOT / "staticfiles", before_dir / "staticfiles")
+        subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+        subprocess.run([PYTHON, "manage.py", "load_content", "content/"], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        servers = {}
+        port = free_port()
+        servers[f"before ({args.before}, gunicorn)"] = start(
+            "before", [str(ROOT / ".venv/bin/gunicorn"), "kb.wsgi", "-c", "kb/ops/gunicorn.conf.py",
+                       "--bind", f"127.0.0.1:{port}"], before_dir, env, port,
+        ), port  # fmt: skip
+        port = free_port()
+        servers["now (kb.ops.server, waitress)"] = (
+            start("now", [PYTHON, "-m", "kb.ops.server"], ROOT, {**env, "KB_SERVER_LISTEN": f"127.0.0.1:{port}"}, port),
+            port,
+        )
+        processes = {name: process for name, (process, _) in servers.items()}
+        for _, port in servers.values():
+            drive(port, args.path, 3, args.clients)  # every worker's page cache warm
+        results = {name: [] for name in servers}
+        for round_number in range(1, args.rounds + 1):
+            for name, (_, port) in servers.items():
+                results[name].append(drive(port, args.path, args.seconds, args.clients))
+            print(f"round {round_number}: " + ", ".join(f"{n}: {r[-1]:,.0f} req/s" for n, r in results.items()))
+        medians = {name: statistics.median(values) for name, values in results.items()}
+        first = next(iter(medians.values()))
+        for name, median in medians.items():
+            print(f"{name}: median {median:,.0f} req/s, {median / first:.2f} x before")
+    finally:
+        for process in processes.values():
+            stop(process)
+        subprocess.run(["git", "worktree", "remove", "--force", str(before_dir)], cwd=ROOT, check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
