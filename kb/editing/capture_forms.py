@@ -11,6 +11,7 @@ from django.template.defaultfilters import filesizeformat
 from kb.editing.admin_forms import KBModelForm
 from kb.evidence import captures
 from kb.evidence.verification import excerpts_not_in
+from kb.knowledge.models import Capture
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 ACCEPTED = ".txt, .html, .htm"
@@ -94,6 +95,4 @@ class SourceForm(KBModelForm):
 
 
 def captures_of(source):
-    from kb.knowledge.models import Capture
-
     return Capture.objects.filter(source=source).only("sha256", "origin").first()

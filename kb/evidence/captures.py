@@ -14,8 +14,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.db import transaction
+from django.utils import timezone
+
 from kb.evidence import fetching, html_sandbox
 from kb.evidence.errors import CaptureError
+from kb.evidence.verification import excerpts_not_in, verify_source
+from kb.knowledge import models as m
 
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
 
@@ -188,12 +193,6 @@ def store_capture(source, extracted, replace=False, captured_at=None, record_fin
     ``replace``. With ``record_fingerprint``, the source's fingerprint fields (which
     ``export_content`` writes) are set to this capture's.
     """
-    from django.db import transaction
-    from django.utils import timezone
-
-    from kb.evidence.verification import excerpts_not_in, verify_source
-    from kb.knowledge import models as m
-
     sha256, characters = extracted.fingerprint
     captured_at = captured_at or timezone.now()
     with transaction.atomic():
