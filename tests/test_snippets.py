@@ -197,8 +197,7 @@ def test_python_snippet_parses(slug, snippet):
 def test_python_snippets_pass_ruff(tmp_path):
     """The programs follow the project's lint and format rules, like its own code."""
     ruff = Path(sys.executable).with_name("ruff")
-    if not ruff.exists():
-        pytest.skip("ruff is not installed next to this Python")
+    assert ruff.exists(), "ruff is installed next to this Python by tests/requirements.txt"
     for slug, task in TASKS.items():
         for snippet in task["snippets"]:
             if snippet["language"] == "python":
