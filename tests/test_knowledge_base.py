@@ -3,7 +3,7 @@
 import pytest
 from django.db.models import Count, F, Q
 
-from kb.comparison.table import is_contested
+from kb.comparison.cell import is_contested
 from kb.knowledge import models as m
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("real_content")]
