@@ -23,9 +23,9 @@ from kb.comparison.table import build_table
 from kb.knowledge import models as m
 from kb.knowledge.signals import content_changed
 
-# A reader's request: the generation (the page cache, kb.ops.page_cache), the content version, and when the
-# compared subjects' columns changed (the open data: the cells with their data instead).
-READER_QUERIES = 3
+# A reader's request (comparisons are never page-cached, kb.ops.page_cache): the content version, and when
+# the compared subjects' columns changed (the open data: the cells with their data instead).
+READER_QUERIES = 2
 # Once per content version and process: the subjects (to resolve the URL) and the number of dimensions.
 FRAME_QUERIES = 2
 # An HTML page reads the columns this process has not read yet in two more queries: records in force, cells.

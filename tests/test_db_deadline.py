@@ -16,6 +16,7 @@ from django.test import RequestFactory
 from kb.knowledge import models as m
 from kb.ops import db_deadline, db_router
 from kb.ops.db_router import PRIMARY, REPLICA, ReplicaReadsMiddleware, forget_replica_failure
+from kb.ops.readers import ReaderMiddleware
 from tests.test_db_router import ON_BOTH, ROUTED
 
 
@@ -60,7 +61,7 @@ def test_readers_get_the_short_deadline_and_editors_the_long_one(settings):
         seen.append(db_deadline.current().seconds)
         return HttpResponse("ok")
 
-    middleware = db_deadline.DatabaseDeadlineMiddleware(view)
+    middleware = ReaderMiddleware(db_deadline.DatabaseDeadlineMiddleware(view))  # the decision it reads
     factory = RequestFactory()
     middleware(factory.get("/subjects/"))
     middleware(factory.get("/admin/kb/claim/"))
@@ -84,12 +85,12 @@ def test_a_replica_that_fails_mid_request_is_retried_on_the_primary(caplog):
         return HttpResponse("from the primary")
 
     try:
-        response = ReplicaReadsMiddleware(view)(RequestFactory().get("/compare/alpha-vs-beta/"))
+        response = ReaderMiddleware(ReplicaReadsMiddleware(view))(RequestFactory().get("/compare/alpha-vs-beta/"))
         assert (response.status_code, response.content) == (200, b"from the primary")
         assert attempts == [REPLICA, PRIMARY]
         assert "unreachable" in caplog.text
         # Later readers read the primary until the replica is tried again.
-        ReplicaReadsMiddleware(view)(RequestFactory().get("/subjects/"))
+        ReaderMiddleware(ReplicaReadsMiddleware(view))(RequestFactory().get("/subjects/"))
         assert attempts == [REPLICA, PRIMARY, PRIMARY]
     finally:
         forget_replica_failure()
