@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from kb.comparison.coverage import ENOUGH_SHARED, enough_shared
-from kb.knowledge.models import Claim, Dimension, DimensionGroup, Status, Subject, SubjectKind
+from kb.knowledge.models import Claim, ContentVersion, Dimension, DimensionGroup, Status, Subject, SubjectKind
 
 
 @pytest.mark.parametrize(
@@ -91,3 +91,12 @@ def test_summary_strip_says_how_many_dimensions_each_answers(client, coverage_kb
     assert "<strong>Aardvark</strong> answers 1 of 4 dimensions" in strip
     filtered = client.get(url, {"q": "Dimension 0"}).content.decode()
     assert "<strong>Zebra</strong> answers 2 of 4 dimensions (1 of the 1 shown)" in filtered
+
+
+def test_pinned_summary_counts_of_the_dimensions_compared(client, coverage_kb):
+    # A pinned page does not know how many dimensions there are (that number changes): it says so.
+    version = ContentVersion.objects.state().key
+    response = client.get(f"/compare/main-vs-zebra/v/{version}/", follow=True)
+    assert response.status_code == 200, response.redirect_chain
+    html = response.content.decode()
+    assert "<strong>Zebra</strong> answers 2 of 3 compared dimensions" in html
