@@ -22,8 +22,9 @@ from kb.knowledge.models import (
 PINNED = [
     ("kb:home", [], 6),  # featured comparisons and their subjects: 2 (3 with a former slug)
     ("kb:subject-list", [], 4),  # the page's size, its rows, their claim counts
-    ("kb:subject", ["alpha"], 8),
-    ("kb:subject", ["beta"], 8),
+    # + the coverage: every dimension with the subjects answering it (kb.comparison.coverage), one query
+    ("kb:subject", ["alpha"], 8 + 1),
+    ("kb:subject", ["beta"], 8 + 1),
     ("kb:dimension-list", [], 4),
     ("kb:dimension", ["startup"], 5),
     ("kb:dimension", ["widgets"], 5),
@@ -105,7 +106,8 @@ def staff_client(client, django_user_model):
 
 @pytest.mark.parametrize(
     ("url", "queries"),
-    [("/subjects/alpha/?preview=1", 7), ("/claims/alpha/fast-start/?preview=1", 3 + 6)],
+    # The subject page: + the coverage query (published claims only, as readers count them).
+    [("/subjects/alpha/?preview=1", 7 + 1), ("/claims/alpha/fast-start/?preview=1", 3 + 6)],
 )
 def test_staff_preview_query_counts(staff_client, sample_kb, django_assert_num_queries, url, queries):
     # Two more for the session and the user of a logged-in editor.

@@ -12,7 +12,8 @@ MOST_DIFFERENT = 5
 @dataclass
 class SubjectSummary:
     subject: object
-    covered: int = 0  # rows where it has a current claim
+    covered: int = 0  # rows shown where it has a current claim
+    answered: int = 0  # rows of the whole table (filters aside) where it has a current claim
     counts: dict = field(default_factory=dict)  # support value -> current claims
 
     def count_list(self, labels):
@@ -26,8 +27,13 @@ class Summary:
     most_different: list  # rows, the widest spread of support first
 
 
-def summarise(subjects, rows):
+def summarise(subjects, rows, all_rows=()):
+    """``rows`` are the rows shown; ``all_rows`` every row of the table, for the dimensions each subject answers."""
     by_subject = {subject.pk: SubjectSummary(subject) for subject in subjects}
+    for row in all_rows:
+        for cell in row.cells:
+            if cell.published_supports is not None:
+                by_subject[cell.subject.pk].answered += 1
     spreads = []
     for index, row in enumerate(rows):
         ranks = []

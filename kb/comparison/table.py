@@ -273,6 +273,8 @@ class ComparisonTable:
             row_cells = [by_key.get((record.pk, dimension.pk)) or Cell.empty(record, dimension) for record in records]
             self.rows.append(Row(dimension, dimension_url(dimension.slug), row_cells))
         self.empty_dimension_count = (dimension_count - len(self.rows)) if dimension_count is not None else 0
+        # Every dimension there is when known (not on a pinned page), else the rows with a claim.
+        self.dimension_count = dimension_count
 
     @property
     def content_date(self):

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.text import get_text_list
 
+from kb.comparison.coverage import Coverage
 from kb.comparison.filters import FILTER_PARAMS, ComparisonFilter
 from kb.comparison.marks import SUPPORT_ICONS, SUPPORT_LABELS
 from kb.comparison.summary import summarise
@@ -35,6 +36,7 @@ from kb.site.preview import PREVIEW_PARAM, wants_preview
 from kb.site.views.share import comparison_share_context
 
 CARRIED_PARAMS = (*FILTER_PARAMS, PREVIEW_PARAM)
+SUGGESTED_PAIRS = 12  # comparisons the picker suggests, enough answered rows first
 
 
 def _carried(request, keys=CARRIED_PARAMS):
@@ -286,6 +288,8 @@ def render_comparison(request, resolved, *, pin=None):
         "blocks": table.blocks(rows),
         "shown_count": shown,
         "total_count": len(table.rows),
+        "dimension_total": table.dimension_count if table.dimension_count is not None else len(table.rows),
+        "dimension_total_known": table.dimension_count is not None,
         "filterset": filterset,
         "filter_errors": filterset.form.errors,
         "filtered": bool(filterset.active),
@@ -302,7 +306,7 @@ def render_comparison(request, resolved, *, pin=None):
         "support_legend": [(value, SUPPORT_ICONS[value], label) for value, label in SUPPORT_LABELS.items()],
         **comparison_share_context(request, table.columns, table.content_date, pin=pin, state=content_state(request)),
         "support_labels": SUPPORT_LABELS,
-        "summary": summarise(table.columns, rows),
+        "summary": summarise(table.columns, rows, table.rows),
         "pin": pin,
     }
     # Every filtered view has its feed of changes: the same parameters.
@@ -394,6 +398,7 @@ def compare_form(request):
     elif "subjects" in request.GET:
         errors.append(f"Choose at least {MIN_SUBJECTS} subjects to compare.")
 
+    coverage = Coverage.load()
     context = {
         "page_title": "Compare subjects",
         "page_description": (
@@ -406,6 +411,11 @@ def compare_form(request):
         "errors": errors,
         "chosen": chosen,
         "groups": catalogue.grouped_by_kind(),
+        "suggestions": [
+            {"names": _names(item.subjects), "url": compare_url([s.slug for s in item.subjects]), "item": item}
+            for item in coverage.suggest_pairs(catalogue.subjects, SUGGESTED_PAIRS)
+        ],
+        "enough_shared": coverage.enough,
         "carried_hidden": [(key, value) for key, values in _carried(request).lists() for value in values],
         "min_subjects": MIN_SUBJECTS,
         "max_subjects": MAX_SUBJECTS,

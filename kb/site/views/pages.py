@@ -19,6 +19,7 @@ from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
 from kb.comparison.cell import is_contested
+from kb.comparison.coverage import Coverage
 from kb.evidence.run_records import excerpt_context, run_record
 from kb.evidence.states import capture_status
 from kb.knowledge.featured import featured_comparisons
@@ -152,6 +153,11 @@ def subject_detail(request, slug):
     relations = SubjectRelation.objects.filter(subject=subject).select_related("target")
     related_from = SubjectRelation.objects.filter(target=subject).select_related("subject")
     peers = Subject.objects.filter(kind=subject.kind_id).exclude(pk=subject.pk).order_by("name")
+    coverage = Coverage.load()
+    suggestions = [
+        {"subject": item.subjects[1], "url": compare_url(item.subjects), "shared": item.shared, "enough": item.enough}
+        for item in coverage.suggest(subject, peers)
+    ]
     snippets = (
         Snippet.objects.filter(subject=subject)
         .select_related("task", "subject")
@@ -170,7 +176,11 @@ def subject_detail(request, slug):
             "groups": group_by_dimension(claims),
             "relations": relations,
             "related_from": related_from,
-            "peers": [{"subject": peer, "url": compare_url([subject, peer])} for peer in peers],
+            "peers": [peer for peer in suggestions if peer["enough"]],
+            "weak_peers": [peer for peer in suggestions if not peer["enough"]],
+            "answered": coverage.count(subject),
+            "dimension_count": coverage.dimension_count,
+            "enough_shared": coverage.enough,
             "snippets": snippets,
         },
     )
