@@ -109,12 +109,15 @@ def test_chips_are_not_clipped_on_a_phone(site, page):
     assert not clipped
 
 
-def test_a_linked_row_is_clear_of_the_sticky_header_on_a_phone(site, page):
+@pytest.mark.parametrize("target", ["row", "cell"])
+def test_a_linked_row_is_clear_of_the_sticky_header_on_a_phone(site, page, target):
     page.set_viewport_size(PHONE)
     url = compare(site, "flask", "django")
     page.goto(url)
-    slug = page.locator("tr.cmp-row").nth(10).get_attribute("id")
-    page.goto(f"{url}#{slug}")
+    row = page.locator("tr.cmp-row").nth(10)
+    slug = row.get_attribute("id")
+    anchor = slug if target == "row" else row.locator("td").nth(1).get_attribute("id")
+    page.goto(f"{url}#{anchor}")
     page.wait_for_function("window.scrollY > 0")
     header = box(page.locator("thead"))
     heading = box(page.locator(f"#{slug} th.cmp-dimension"))
