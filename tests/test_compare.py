@@ -432,9 +432,18 @@ def test_switch_field_parses_strictly():
 
 
 def test_the_subject_form_redirects_to_the_canonical_url(client, sample_kb):
-    response = client.get(reverse("kb:compare-form") + "?subjects=beta&subjects=alpha-classic&group=features")
+    response = client.get(reverse("kb:compare-form") + "?subjects=beta-widgets&subjects=alpha-classic&group=features")
     assert response.status_code == 302
-    assert response["Location"] == compare("beta", "alpha") + "?group=features"
+    assert response["Location"] == compare("beta-widgets", "alpha") + "?group=features"
+
+
+def test_subjects_ticked_in_the_form_take_the_featured_order(client, sample_kb):
+    # The boxes are ticked in the page's order, not the reader's: alpha-vs-beta is featured.
+    response = client.get(reverse("kb:compare-form") + "?subjects=beta&subjects=alpha-classic")
+    assert response["Location"] == compare("alpha", "beta")
+    # One value naming them keeps its own order.
+    response = client.get(reverse("kb:compare-form") + "?subjects=beta-vs-alpha")
+    assert response["Location"] == compare("beta", "alpha")
 
 
 def test_the_subject_form_ignores_the_empty_choice(client, sample_kb):

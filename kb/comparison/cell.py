@@ -102,9 +102,21 @@ class SourceRecord:
 
     @property
     def mark(self):
-        """A short name for the source chip of a closed cell: the publisher, else the title, shortened."""
-        name = self.publisher or self.title
-        return name if len(name) <= SOURCE_MARK_LENGTH else name[: SOURCE_MARK_LENGTH - 1].rstrip() + "…"
+        """A short name for the source chip of a closed cell, decided here only.
+
+        Documentation is named by its page (two pages of one project's docs must not read alike),
+        another source by its publisher, else its title; shortened at a word, never mid-word.
+        """
+        name = self.title if self.kind == "documentation" or not self.publisher else self.publisher
+        if len(name) <= SOURCE_MARK_LENGTH:
+            return name
+        words = name[: SOURCE_MARK_LENGTH - 1].rsplit(" ", 1)[0].rstrip(" ,:;-\u2013\u2014")
+        return words + "…"
+
+    @property
+    def full_name(self):
+        """The full title (with the publisher), shown when the pointer rests on a chip."""
+        return f"{self.title} ({self.publisher})" if self.publisher else self.title
 
 
 class ExcerptRecord:

@@ -74,6 +74,20 @@ def featured_comparisons():
     return [_entry(list(Subject.objects.filter(kind=kind).order_by("name")[:3]))]
 
 
+def featured_order(slugs):
+    """The order of the content's featured comparison with exactly these subjects, else ``slugs`` as given.
+
+    For subjects ticked in a list (whose order is the page's, not the reader's): Flask and Django
+    ticked give flask-vs-django when content/featured.yaml features that order.
+    """
+    usable, _ = resolve(FeaturedComparison.objects.order_by("order", "path"))
+    for _item, subjects in usable:
+        featured = [subject.slug for subject in subjects]
+        if sorted(featured) == sorted(slugs):
+            return featured
+    return list(slugs)
+
+
 @checks.register(checks.Tags.database)
 def check_featured_comparisons(app_configs=None, databases=None, **kwargs):
     """``manage.py check --database default``: every featured comparison names subjects that exist."""

@@ -30,6 +30,7 @@ from kb.comparison.table import (
     table_as_data,
     with_query,
 )
+from kb.knowledge.featured import featured_order
 from kb.knowledge.models import COMPARE_SEPARATOR, ContentVersion
 from kb.site import site_url
 from kb.site.preview import PREVIEW_PARAM, wants_preview
@@ -394,7 +395,8 @@ def compare_form(request):
                 f"Choose at least {MIN_SUBJECTS} subjects to compare: you chose only {len(resolution.subjects)}."
             )
         if not errors:
-            return redirect(with_query(compare_url(resolution.slugs), _carried(request).urlencode()))
+            slugs = featured_order(resolution.slugs) if len(request.GET.getlist("subjects")) > 1 else resolution.slugs
+            return redirect(with_query(compare_url(slugs), _carried(request).urlencode()))
     elif "subjects" in request.GET:
         errors.append(f"Choose at least {MIN_SUBJECTS} subjects to compare.")
 
