@@ -6,6 +6,7 @@ function is found as well as one at module level. Django's own loading hooks are
 """
 
 import ast
+import re
 from pathlib import Path
 
 from django.conf import settings
@@ -129,3 +130,9 @@ def test_the_layout_is_subpackages():
         "models.py",
         "admin.py",
     }
+
+
+def test_every_system_check_has_its_own_id():
+    """Two unrelated checks never share an id (silencing one would silence the other)."""
+    ids = [match for path in MODULES.values() for match in re.findall(r'id="(kb\.[A-Z]\d{3})"', path.read_text())]
+    assert ids and len(ids) == len(set(ids)), ids

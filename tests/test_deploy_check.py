@@ -87,5 +87,5 @@ def test_the_check_wants_the_public_site_origin(tmp_path):
 def test_the_check_wants_a_password_for_a_redis_beyond_loopback(tmp_path, redis_url, warned):
     result = run_deploy_check(tmp_path, REDIS_URL=redis_url)
     output = result.stdout + result.stderr
-    assert ("kb.W002" in output) is warned, output
+    assert ("kb.W003" in output) is warned, output
     assert (result.returncode != 0) is warned

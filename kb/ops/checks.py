@@ -44,7 +44,7 @@ def redis_password_check(app_configs, **kwargs):
                     f"The cache {alias!r} is a Redis at {parts.hostname} with no password in its URL.",
                     hint="Run Redis with requirepass (or an ACL user) and put it in REDIS_URL: "
                     "redis://:PASSWORD@host:6379/0 (see the README).",
-                    id="kb.W002",
+                    id="kb.W003",
                 )
             )
     return warnings
