@@ -66,6 +66,7 @@ def test_claim_page_and_source_page_agree_before_and_after_the_capture_arrives(c
     assert f"Captured elsewhere (capture {SHA[:8]} of 28 Nov 2026), not held by this server" in claim
     assert "Captured elsewhere</span>: the text was captured on" in source
     assert "Verified" not in claim and "Verified</span>" not in source
+    assert comparison_states(client) == {"captured-elsewhere"}
 
     call_command("import_captures", str(DATABASES_KB / "archive"))
     claim, source = text_of(client.get(claim_url)), text_of(client.get(source_url))
@@ -73,3 +74,15 @@ def test_claim_page_and_source_page_agree_before_and_after_the_capture_arrives(c
     assert "Verified</span> word for word against the text captured on" in source
     assert "Held</span>: its quotes are checked against it." in source
     assert "Captured elsewhere" not in claim and "Captured elsewhere" not in source
+    assert comparison_states(client) == {"verified"}
+
+
+def comparison_states(client):
+    """The states the comparison's JSON and CSV give this claim's quotes: the same as the pages'."""
+    spec = ["sqlite", "postgresql"]
+    data = client.get(reverse("kb:compare-json", kwargs={"spec": spec})).json()
+    excerpts = data["excerpts"].values() if isinstance(data["excerpts"], dict) else data["excerpts"]
+    states = {excerpt["state"] for excerpt in excerpts if excerpt["source"] == "concurrency-guide"}
+    csv = client.get(reverse("kb:compare-csv", kwargs={"spec": spec})).content.decode()
+    assert states and all(f": {state}" in csv for state in states)
+    return states

@@ -26,6 +26,7 @@ from kb.comparison.markup import draw, markup_key
 from kb.comparison.models import CellVersion, SubjectColumn
 from kb.comparison.read_model import column_digest, redraw
 from kb.comparison.snapshot import cells_of_subjects
+from kb.evidence.states import quote_state
 from kb.knowledge.models import COMPARE_SEPARATOR, Dimension, Subject, SubjectAlias
 from kb.knowledge.urls_memo import reverse
 
@@ -472,6 +473,8 @@ def table_as_data(table, rows, *, absolute, filters=None, errors=None, preview=F
                             "speaker": excerpt.speaker or None,
                             "url": absolute(excerpt.page_url),
                             "verification": excerpt.verification,
+                            # The one state of a quote every page shows (kb.evidence.states).
+                            "state": quote_state(excerpt),
                             "capture_sha256": excerpt.verified_sha256 or None,
                         },
                     )
@@ -619,4 +622,4 @@ def table_as_csv_rows(rows, *, absolute):
 
 def _verification(excerpt):
     sha = f" ({excerpt.verified_sha256[:12]})" if excerpt.verified_sha256 else ""
-    return f"{excerpt.ref}: {excerpt.verification}{sha}"
+    return f"{excerpt.ref}: {quote_state(excerpt)}{sha}"
