@@ -146,6 +146,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         os.environ.get("DATABASE_CONNECT_TIMEOUT", "5")
     )
 
+# The replica's connect timeout, also the deadline of its calls (kb.ops.db_deadline): short, so readers fall
+# back to the primary without a long wait when it is down.
+KB_REPLICA_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2"))
 if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(
         os.environ["DATABASE_REPLICA_URL"],
@@ -154,10 +157,7 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     )
     DATABASES["replica"]["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
     if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
-        # Short: when the replica is down, readers fall back to the primary (kb.ops.db_router) without a long wait.
-        DATABASES["replica"]["OPTIONS"]["connect_timeout"] = int(
-            os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2")
-        )  # KB_REPLICA_CONNECT_TIMEOUT below
+        DATABASES["replica"]["OPTIONS"]["connect_timeout"] = KB_REPLICA_CONNECT_TIMEOUT
     DATABASE_ROUTERS = ["kb.ops.db_router.PrimaryReplicaRouter"]
 # Routing (kb.ops.db_router): after a write (POST ...), that browser reads the primary this many seconds,
 # so an editor sees their own change; an unreachable replica is tried again after this many seconds.
@@ -167,7 +167,6 @@ KB_REPLICA_RETRY_SECONDS = int(os.environ.get("DATABASE_REPLICA_RETRY_SECONDS", 
 # is a 503 after this many seconds, not a hung request. The replica's calls get its connect timeout.
 KB_DB_READ_DEADLINE = float(os.environ.get("DATABASE_READ_DEADLINE", "5"))
 KB_DB_WRITE_DEADLINE = float(os.environ.get("DATABASE_WRITE_DEADLINE", "30"))
-KB_REPLICA_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_REPLICA_CONNECT_TIMEOUT", "2"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

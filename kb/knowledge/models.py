@@ -580,6 +580,10 @@ class ClaimQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Status.PUBLISHED)
 
+    def recent(self):
+        """The most recently changed first, by the content's own dates (``claim_dated_idx`` serves the order)."""
+        return self.order_by(Coalesce("changed", "added", "updated").desc(), "-pk")
+
     def visible(self, preview=False):
         """What a page shows: published claims, or every claim in a staff preview."""
         return self.all() if preview else self.published()
@@ -662,7 +666,6 @@ class Claim(Rendered, ContentDated, Timestamped):
             # from the index alone. Nothing leads with the status, which SQLite's planner would then
             # prefer to better indexes (a subject's claims, claims by id); nor partial: SQLite uses
             # those only when the query spells the status as a literal.
-            models.Index(fields=["-updated", "-id"], name="claim_recent_idx"),
             models.Index(Coalesce("changed", "added", "updated").desc(), models.F("id").desc(), name="claim_dated_idx"),
             models.Index(fields=["subject", "status"], name="claim_subject_status_idx"),
             models.Index(fields=["dimension", "status"], name="claim_dimension_status_idx"),

@@ -13,10 +13,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='claim',
-            index=models.Index(fields=['-updated', '-id'], name='claim_recent_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='claim',
             index=models.Index(models.OrderBy(django.db.models.functions.comparison.Coalesce('changed', 'added', 'updated'), descending=True), models.OrderBy(models.F('id'), descending=True), name='claim_dated_idx'),
         ),
         migrations.AddIndex(

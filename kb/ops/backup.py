@@ -315,14 +315,15 @@ def _sqlite_restore(path, settings_dict):
 
 
 def fresh_generation(settings_dict, notes=None):
-    """Set the content generation to a value never used before; returns it.
+    """Set the content generation to a value never used before, and a new epoch; returns the generation.
 
-    The database keeps its epoch (a restored backup is the same knowledge base, so its pinned
-    versions stay valid); a table with no row gets a new one.
     A plain bump (+1) is not enough after restoring an older backup: the generation
     goes back to an old value, and its successors were already used (and cached)
     by the newer content. The clock in microseconds is past any counter reached by
-    bumping, and past the value set by any earlier restore.
+    bumping, and past the value set by any earlier restore. A restored database is
+    another history, so it also gets a new epoch: pinned comparisons of the database it
+    replaced (whose later versions the backup lacks) are refused, never shown with other
+    content. A backup older than epochs gets one from ``migrate``.
     """
     if notes is None:
         notes = []
@@ -331,48 +332,33 @@ def fresh_generation(settings_dict, notes=None):
         notes.append(f"No {table} table in the restored database: the content generation was not changed.")
         return None
     now = datetime.now(UTC)
-    # A restored database is another history: a new epoch, so that pinned comparisons of the database it
-    # replaced (whose later versions the backup lacks) are refused, never shown with other content.
-    epoch = new_epoch()
     if engine_of(settings_dict) == POSTGRESQL:
         with pg_connect(settings_dict) as connection:
-            row = connection.execute(f"SELECT generation FROM {table} WHERE id = 1").fetchone()
-            generation = max((row[0] if row else 0) + 1, time.time_ns() // 1000)
             has_epoch = "SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name = 'epoch'"
-            if connection.execute(has_epoch, [table]).fetchone():
-                connection.execute(
-                    f"INSERT INTO {table} (id, generation, changed, epoch) VALUES (1, %s, %s, %s) "
-                    "ON CONFLICT (id) DO UPDATE SET generation = EXCLUDED.generation, changed = EXCLUDED.changed, "
-                    "epoch = EXCLUDED.epoch",
-                    [generation, now, epoch],
-                )
-            else:  # a backup older than epochs: migrate gives it one
-                connection.execute(
-                    f"INSERT INTO {table} (id, generation, changed) VALUES (1, %s, %s) "
-                    "ON CONFLICT (id) DO UPDATE SET generation = EXCLUDED.generation, changed = EXCLUDED.changed",
-                    [generation, now],
-                )
+            epoch = connection.execute(has_epoch, [table]).fetchone() is not None
+            generation = _fresh(connection, table, "%s", epoch, now)
         return generation
     connection = sqlite3.connect(_sqlite_path(settings_dict))
     try:
         with connection:
-            row = connection.execute(f"SELECT generation FROM {table} WHERE id = 1").fetchone()
-            generation = max((row[0] if row else 0) + 1, time.time_ns() // 1000)
+            epoch = connection.execute("SELECT 1 FROM pragma_table_info(?) WHERE name = 'epoch'", [table]).fetchone()
             # Django stores SQLite datetimes as ISO text without a zone (always UTC with USE_TZ).
-            changed = now.replace(tzinfo=None).isoformat(sep=" ")
-            if connection.execute("SELECT 1 FROM pragma_table_info(?) WHERE name = 'epoch'", [table]).fetchone():
-                connection.execute(
-                    f"INSERT INTO {table} (id, generation, changed, epoch) VALUES (1, ?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, changed = excluded.changed, "
-                    "epoch = excluded.epoch",
-                    [generation, changed, epoch],
-                )
-            else:  # a backup older than epochs: migrate gives it one
-                connection.execute(
-                    f"INSERT INTO {table} (id, generation, changed) VALUES (1, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET generation = excluded.generation, changed = excluded.changed",
-                    [generation, changed],
-                )
+            generation = _fresh(connection, table, "?", epoch is not None, now.replace(tzinfo=None).isoformat(sep=" "))
     finally:
         connection.close()
+    return generation
+
+
+def _fresh(connection, table, placeholder, with_epoch, changed):
+    """Write the fresh generation (and epoch) on a DB-API ``connection`` of either engine; returns the generation."""
+    row = connection.execute(f"SELECT generation FROM {table} WHERE id = 1").fetchone()
+    generation = max((row[0] if row else 0) + 1, time.time_ns() // 1000)
+    values = {"generation": generation, "changed": changed} | ({"epoch": new_epoch()} if with_epoch else {})
+    columns = ", ".join(values)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in values)
+    marks = ", ".join([placeholder] * (len(values) + 1))
+    connection.execute(
+        f"INSERT INTO {table} (id, {columns}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}",
+        [1, *values.values()],
+    )
     return generation

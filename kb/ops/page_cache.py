@@ -76,7 +76,8 @@ def primary_state():
     alias = router.db_for_write(ContentVersion)
     connection = connections[alias]
     with connection.cursor() as cursor:
-        cursor.execute(_state_sql(connection.vendor, connection.ops.quote_name(ContentVersion._meta.db_table)))
+        table = connection.ops.quote_name(ContentVersion._meta.db_table)
+        cursor.execute(f"SELECT epoch, generation, changed FROM {table} WHERE id = 1")
         row = cursor.fetchone()
     if row is None:  # a fresh database: the ORM creates the row
         return ContentVersion.objects.using(alias).state()
@@ -86,11 +87,6 @@ def primary_state():
     if changed is not None and timezone.is_naive(changed):
         changed = timezone.make_aware(changed, UTC)
     return ContentState(epoch, generation, changed)
-
-
-@lru_cache(maxsize=4)
-def _state_sql(vendor, table):
-    return f"SELECT epoch, generation, changed FROM {table} WHERE id = 1"
 
 
 def _key(state, request):

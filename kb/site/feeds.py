@@ -18,8 +18,6 @@ What a feed reader gets is safe and cannot fail:
 from dataclasses import dataclass
 
 from django.contrib.syndication.views import Feed
-from django.db.models import F
-from django.db.models.functions import Coalesce
 from django.http import Http404, QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -39,12 +37,7 @@ FEED_SIZE = 30
 
 def recent_claims():
     """Published claims with their evidence, the most recently changed first (by their content dates)."""
-    return (
-        Claim.objects.published()
-        .with_evidence()
-        .annotate(last_changed=Coalesce("changed", "added"))
-        .order_by(F("last_changed").desc(), "-pk")
-    )
+    return Claim.objects.published().with_evidence().recent()
 
 
 def entry_html(claim):

@@ -25,10 +25,7 @@ class Sitemap(sitemaps.Sitemap):
     limit = 5_000
 
     @property
-    def protocol(self):  # what the index links its files with
-        return site_url.scheme()
-
-    def get_protocol(self, protocol=None):
+    def protocol(self):  # what the index links its files with, and Django's get_protocol() returns
         return site_url.scheme()
 
     def get_domain(self, site=None):

@@ -55,7 +55,7 @@ class SiteNotFoundMiddleware:
         self.get_response = get_response
 
     def active(self):
-        return settings.DEBUG and not getattr(settings, "KB_DEBUG_TECHNICAL_404", False)
+        return settings.DEBUG and not settings.KB_DEBUG_TECHNICAL_404
 
     def __call__(self, request):
         if self.active():

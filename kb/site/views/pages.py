@@ -11,7 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from django import forms
-from django.db.models import Count, F, Prefetch
+from django.db.models import Count, Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -104,11 +104,7 @@ def group_by_dimension(claims):
 def home(request):
     subjects = Subject.objects.first_of_each_kind(listings.PREVIEW_SIZE)
     dimensions = Dimension.objects.first_of_each_group(listings.PREVIEW_SIZE)
-    recent = (
-        Claim.objects.published()
-        .select_related("subject", "dimension")
-        .order_by(F("changed").desc(nulls_last=True), "-pk")[:RECENT_CHANGES]  # the content's date, not a load's
-    )
+    recent = Claim.objects.published().select_related("subject", "dimension").recent()[:RECENT_CHANGES]
     return render(
         request,
         "kb/home.html",
