@@ -97,9 +97,8 @@ def replica_available():
         return False
     connection = connections[REPLICA]
     try:
-        # A kept connection the replica dropped (restart, failover) is closed and made again; Django's
-        # health check runs once a request (kb.ops.db_deadline ran it already, under its deadline).
-        connection.close_if_health_check_failed()
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()  # a kept connection the replica dropped (restart, failover): connect again
         connection.ensure_connection()
     except DatabaseError as error:
         replica_failed(" ".join(str(error).split()))
