@@ -308,7 +308,10 @@ def read_file(file_type, path, label):
 
 
 def _read_field(reader, item, required=None):
-    value = item.type.read(reader, item.name, item.required if required is None else required)
+    required = item.required if required is None else required
+    value = item.type.read(reader, item.name, required)
+    if required and value in (None, ""):
+        raise reader.error(f"missing required field {item.name!r}")
     return item.default if item.default is not None and value in (None, "") else value
 
 
