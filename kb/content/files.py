@@ -66,10 +66,6 @@ class Reader:
             raise ContentError(label, self.line, f"{what} must be a mapping of fields, not {_type_name(record)}")
         self.record = record
 
-    @property
-    def origin(self):
-        return f"{self.label}:{self.line} ({self.what})"
-
     def error(self, message):
         return ContentError(self.label, self.line, f"{self.what}: {message}")
 
@@ -159,10 +155,6 @@ class Reader:
         if not isinstance(value, datetime.datetime):
             raise self.error(f"field {name!r} must be a date and time, not {_type_name(value)}")
         return moment(value if value.tzinfo else value.replace(tzinfo=datetime.UTC))
-
-    def dates(self):
-        """The content's own dates of a record: when it was added and last changed."""
-        return {"added": self.moment("added"), "changed": self.moment("changed")}
 
     def mapping(self, name, what):
         value = self._get(name, False)
