@@ -121,7 +121,6 @@ def main():
         "DJANGO_INSECURE_HTTP": "1",
         "DJANGO_SECRET_KEY": "server-throughput-" + os.urandom(16).hex(),
         "DATABASE_URL": f"sqlite:///{scratch / 'db.sqlite3'}",
-        "KB_CONTENT_CACHE": str(scratch / "cache"),
         "GUNICORN_ACCESS_LOG": "/dev/null",  # both servers log every request; neither to a terminal
         "GUNICORN_CONTROL_SOCKET": "",
     }

@@ -100,7 +100,6 @@ def main():
         "DJANGO_SECRET_KEY": "slow-clients-bench-" + os.urandom(16).hex(),
         "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
         "KB_SITE_URL": f"http://127.0.0.1:{args.port}",
-        "KB_CONTENT_CACHE": str(folder / "cache"),
         "KB_SERVER_LISTEN": f"127.0.0.1:{args.port}",
         "KB_ACCESS_LOG": "0",
     }

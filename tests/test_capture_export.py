@@ -57,7 +57,7 @@ def fresh_clone_verifies(tmp_path, content, archive):
     """What `make test` runs on a fresh clone with the archive: migrate, load, import captures, verify."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update(
-        DJANGO_SETTINGS_MODULE="kb.settings", DJANGO_DEBUG="1", KB_CONTENT_CACHE=str(tmp_path / "cache"),
+        DJANGO_SETTINGS_MODULE="kb.settings", DJANGO_DEBUG="1",
         DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}", KB_SOURCE_ARCHIVE=str(archive),
     )  # fmt: skip
 
@@ -145,3 +145,21 @@ def test_the_first_folder_that_holds_a_capture_gives_it_to_import_and_verify(db,
     call_command("verify_content", "--content", str(content), "--require-verified")
     with pytest.raises(CommandError, match="differ"):  # the archive alone holds the older text
         call_command("verify_content", "--content", str(content), "--sources", str(archive))
+
+
+def test_a_symbolic_link_where_a_capture_belongs_is_a_warning_and_is_not_written_through(
+    editor_client, clone, settings, tmp_path, capsys
+):
+    content, archive = clone
+    load_content(content)
+    add_source_in_the_admin(editor_client, "MIT License")
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("Not a capture.", encoding="utf-8")
+    (content / "captures").mkdir(exist_ok=True)
+    (content / "captures" / "uploaded.txt").symlink_to(elsewhere)
+    settings.KB_SOURCE_ARCHIVE = archive
+    call_command("export_content", str(content))
+
+    warning = capsys.readouterr().err
+    assert "The capture of uploaded (SHA-256 " in warning and "symbolic link" in warning, warning
+    assert elsewhere.read_text(encoding="utf-8") == "Not a capture."

@@ -257,3 +257,14 @@ def test_the_subprocess_parses_clean_content(content, tmp_path):
     returncode, output = parse_in_subprocess(content, tmp_path)
     assert returncode == 0, output[-2000:]
     assert "PARSED" in output
+
+
+# Required fields of every type ----------------------------------------------------------
+
+
+def test_run_without_ran_is_refused_with_file_and_line(content):
+    replace_in(content / "snippets" / "hello.yaml", "    ran: 2026-11-21 11:00:00+00:00\n", "")
+    message = load_error(content)
+    assert "content/snippets/hello.yaml:13" in message, message
+    assert "missing required field 'ran'" in message, message
+    assert not m.Snippet.objects.exists()

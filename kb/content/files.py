@@ -10,7 +10,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.content.schema import CONTENT_DIRS, FILES, SLUG_RE, SPEC_BY_MODEL, TOP_LEVEL_FILES, Block, Field
+from kb.content.schema import (
+    CONTENT_DIRS,
+    FILES,
+    SLUG_RE,
+    SPEC_BY_MODEL,
+    TOP_LEVEL_FILES,
+    Block,
+    Field,
+    clean_text,
+    moment,
+)
 from kb.content.yamlio import ContentError, Record, read_yaml
 
 MAX_TEXT = 100_000  # characters in one field; a quote or a snippet is far shorter
@@ -56,10 +66,6 @@ class Reader:
             raise ContentError(label, self.line, f"{what} must be a mapping of fields, not {_type_name(record)}")
         self.record = record
 
-    @property
-    def origin(self):
-        return f"{self.label}:{self.line} ({self.what})"
-
     def error(self, message):
         return ContentError(self.label, self.line, f"{self.what}: {message}")
 
@@ -86,7 +92,7 @@ class Reader:
             raise self.error(f"field {name!r} is {len(value):,} characters long; the limit is {MAX_TEXT:,}")
         if "\x00" in value:
             raise self.error(f"field {name!r} contains a NUL character")
-        value = value.replace("\r\n", "\n").rstrip()
+        value = clean_text(value)
         if single_line and "\n" in value:
             raise self.error(f"field {name!r} must be a single line")
         return value
@@ -148,13 +154,7 @@ class Reader:
             value = datetime.datetime.combine(value, datetime.time())
         if not isinstance(value, datetime.datetime):
             raise self.error(f"field {name!r} must be a date and time, not {_type_name(value)}")
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.UTC)
-        return value.astimezone(datetime.UTC).replace(microsecond=0)
-
-    def dates(self):
-        """The content's own dates of a record: when it was added and last changed."""
-        return {"added": self.moment("added"), "changed": self.moment("changed")}
+        return moment(value if value.tzinfo else value.replace(tzinfo=datetime.UTC))
 
     def mapping(self, name, what):
         value = self._get(name, False)
@@ -308,7 +308,10 @@ def read_file(file_type, path, label):
 
 
 def _read_field(reader, item, required=None):
-    value = item.type.read(reader, item.name, item.required if required is None else required)
+    required = item.required if required is None else required
+    value = item.type.read(reader, item.name, required)
+    if required and value in (None, ""):
+        raise reader.error(f"missing required field {item.name!r}")
     return item.default if item.default is not None and value in (None, "") else value
 
 

@@ -34,12 +34,13 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
-from kb.content.files import show_key
-from kb.content.schema import SPECS, moment
+from kb.content.files import ContentSet, show_key
+from kb.content.schema import DATES as DATE_FIELDS
+from kb.content.schema import SPEC_BY_MODEL, SPECS, moment
 from kb.knowledge import models as m
 
-META_FIELDS = ("order", "added", "changed")  # position and dates: not part of the fingerprint
-DATES = ("added", "changed")
+DATES = tuple(item.name for item in DATE_FIELDS)
+META_FIELDS = ("order", *DATES)  # position and dates: not part of the fingerprint
 SHOWN_CONFLICTS = 50
 BATCH = 5000  # base rows written per statement
 
@@ -242,11 +243,6 @@ class Plan:
         return after
 
 
-class _Rows:
-    def __init__(self):
-        self.rows = {spec.model: [] for spec in SPECS}
-
-
 def plan_load(content, base, database, force=False, reset=False, now=None):
     """Decide, record by record, what a load of ``content`` does to the database (see the module's table).
 
@@ -258,7 +254,7 @@ def plan_load(content, base, database, force=False, reset=False, now=None):
     now = now or timezone.now()
     force = force or reset
     files, db = rows_by_key(content), rows_by_key(database)
-    plan = Plan(_Rows())
+    plan = Plan(ContentSet())
     target = {spec.model: {} for spec in SPECS}  # key -> ("files", row) | ("database", row)
     admin_deleted = {spec.model: {} for spec in SPECS}  # key -> files row of a record deleted in the admin only
     for spec in SPECS:
@@ -330,7 +326,6 @@ def _references(spec, row):
 
 def _check_references(plan, target, admin_deleted, files, force):
     """A kept record must not lose what it refers to, and the files must not refer to what the admin deleted."""
-    specs = {spec.model: spec for spec in SPECS}
     changed = True
     while changed:
         changed = False
@@ -339,7 +334,7 @@ def _check_references(plan, target, admin_deleted, files, force):
                 for model, ref, name in _references(spec, row):
                     if ref in target[model]:
                         continue
-                    other = specs[model]
+                    other = SPEC_BY_MODEL[model]
                     if side == "database":
                         change = Change(spec, key, f"kept from the admin, but refers to {other.label} "
                                         f"{show_key(ref)!r} ({name}), which the files delete")  # fmt: skip

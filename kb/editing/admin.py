@@ -29,6 +29,7 @@ from kb.editing.admin_forms import (
 )
 from kb.editing.capture_forms import SourceForm
 from kb.evidence.captures import store_capture
+from kb.evidence.run_records import RUN_FIELDS
 from kb.evidence.verification import verify_source
 from kb.knowledge import models as m
 from kb.knowledge.signals import bulk_write
@@ -640,7 +641,7 @@ class EvidenceAdmin(KBAdmin):
 
 # Code snippets --------------------------------------------------------------------------
 
-RUN_RECORD_FIELDS = ("ran", "run_outcome", "run_runner", "run_versions", "run_fingerprint", "run_error")
+RUN_RECORD_FIELDS = RUN_FIELDS
 
 
 class SnippetInline(KBStackedInline):

@@ -98,9 +98,14 @@ def place_captures(content_dir, archive_dir):
         if source.capture_sha256 and source.capture_sha256 != capture.sha256:
             continue  # a stale capture: the content names another text
         name = source.archive or source.slug
-        if _same_text(archive_file(bundled, name), capture.sha256) or (
-            archive and _same_text(archive_file(archive, name), capture.sha256)
-        ):
+        try:
+            if _same_text(archive_file(bundled, name), capture.sha256) or (
+                archive and _same_text(archive_file(archive, name), capture.sha256)
+            ):
+                continue
+        except CaptureError as error:  # a symbolic link where its file belongs: never written through
+            note = f"The capture of {source.slug} (SHA-256 {capture.sha256}) was not written: {error}"
+            placements.append(Placement(source.slug, name, note=note))
             continue
         if not source.archive:
             source.archive = name

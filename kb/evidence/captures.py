@@ -186,12 +186,13 @@ class CaptureConflict(CaptureError):
         )
 
 
-def store_capture(source, extracted, replace=False, captured_at=None, record_fingerprint=True):
-    """Store ``extracted`` as the capture of ``source``, then re-verify the source's excerpts.
+def store_capture(source, extracted, replace=False, captured_at=None, record_fingerprint=True, verify=True):
+    """Store ``extracted`` as the capture of ``source``, then (with ``verify``) re-verify the source's excerpts.
 
     Refuses (``CaptureConflict``) to replace a capture with another fingerprint unless
     ``replace``. With ``record_fingerprint``, the source's fingerprint fields (which
-    ``export_content`` writes) are set to this capture's.
+    ``export_content`` writes) are set to this capture's. Without ``verify`` (a caller that
+    verifies every excerpt afterwards), nothing is verified and None is returned.
     """
     sha256, characters = extracted.fingerprint
     captured_at = captured_at or timezone.now()
@@ -220,7 +221,7 @@ def store_capture(source, extracted, replace=False, captured_at=None, record_fin
                 source._change_reason = "capture stored"
                 source.save()
         source.__dict__.pop("_prefetched_objects_cache", None)
-        result = verify_source(source)
+        result = verify_source(source) if verify else None
     logger.info(
         "capture of %s stored: %s, %d characters, from %s",
         source.slug, sha256[:12], characters, extracted.origin,

@@ -10,10 +10,6 @@ def normalize(text):
     return _WHITESPACE.sub(" ", text).strip()
 
 
-def is_quoted(quote, text):
-    return normalize(quote) in text
-
-
 def closest_passage(quote, text, margin=40):
     """The passage of ``text`` that best matches ``quote``, to show an editor what the source says."""
     quote = normalize(quote)

@@ -6,6 +6,9 @@ from kb.evidence.snippet_runners import NOT_RUN, is_pinned
 from kb.evidence.verification import text_fragment
 from kb.knowledge import models as m
 
+# The snippet fields that record its last run (record_values gives them in this order).
+RUN_FIELDS = ("ran", "run_outcome", "run_runner", "run_versions", "run_fingerprint", "run_error")
+
 
 def _record(state, text, short, versions="", runner="", error=""):
     """Every record has the same keys, so a template reads any of them whatever the state."""
@@ -36,14 +39,9 @@ def run_record(snippet):
 
 def record_values(outcome, fingerprint, ran, runner=""):
     """The snippet fields that record ``outcome`` (a runners.Outcome) as its last run."""
-    return {
-        "ran": ran,
-        "run_outcome": outcome.outcome,
-        "run_runner": runner or outcome.runner,
-        "run_versions": [list(pair) for pair in outcome.versions],
-        "run_fingerprint": fingerprint,
-        "run_error": outcome.error,
-    }
+    versions = [list(pair) for pair in outcome.versions]
+    values = (ran, outcome.outcome, runner or outcome.runner, versions, fingerprint, outcome.error)
+    return dict(zip(RUN_FIELDS, values, strict=True))
 
 
 def _loose(version):

@@ -108,12 +108,18 @@ class QuoteStatus:
         return "No capture of this source has been made, so nothing checks this quote."
 
 
+def _recorded(source):
+    """(the capture fingerprint the content records for ``source``, its capture day, whether it records one)."""
+    recorded_sha = getattr(source, "capture_sha256", "") or ""
+    captured = _day(getattr(source, "captured", None))
+    return recorded_sha, captured, bool(recorded_sha or captured)
+
+
 def quote_status(excerpt, source=None):
     """The ``QuoteStatus`` of ``excerpt`` (its source read from ``excerpt.source`` unless given)."""
     source = source if source is not None else excerpt.source
-    recorded_sha = getattr(source, "capture_sha256", "") or ""
-    captured = _day(getattr(source, "captured", None))
-    state = state_of(getattr(excerpt, "verification", ""), bool(recorded_sha or captured))
+    recorded_sha, captured, recorded = _recorded(source)
+    state = state_of(getattr(excerpt, "verification", ""), recorded)
     if state == QuoteState.NEVER_CAPTURED:
         return QuoteStatus(state)
     checked = state in (QuoteState.VERIFIED, QuoteState.NOT_FOUND)
@@ -129,7 +135,8 @@ def quote_status(excerpt, source=None):
 
 def quote_state(excerpt, source=None):
     """The state alone (a ``QuoteState``, a str), for JSON and CSV."""
-    return quote_status(excerpt, source).state
+    source = source if source is not None else excerpt.source
+    return state_of(getattr(excerpt, "verification", ""), _recorded(source)[2])
 
 
 def capture_status(source, held_sha256):
@@ -139,10 +146,9 @@ def capture_status(source, held_sha256):
     Verified: it holds the capture the content names (or any, when the content names none yet);
     captured elsewhere: the content names a capture this server does not hold; never captured.
     """
-    recorded_sha = getattr(source, "capture_sha256", "") or ""
-    captured = _day(getattr(source, "captured", None))
+    recorded_sha, captured, recorded = _recorded(source)
     held = bool(held_sha256) and held_sha256 == (recorded_sha or held_sha256)
-    state = QuoteState.VERIFIED if held else state_of("", bool(recorded_sha or captured))
+    state = QuoteState.VERIFIED if held else state_of("", recorded)
     if state == QuoteState.NEVER_CAPTURED:
         return QuoteStatus(state)
     return QuoteStatus(

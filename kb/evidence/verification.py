@@ -47,9 +47,6 @@ class CapturedText:
         self.text = " ".join(parts)
         self.starts = starts
 
-    def find(self, quote_text):
-        return self.text.find(normalize(quote_text))
-
     def contains(self, quote_text):
         needle = normalize(quote_text)
         return bool(needle) and needle in self.text

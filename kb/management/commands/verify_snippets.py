@@ -7,11 +7,9 @@ from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from kb.evidence import snippet_runners as runners
-from kb.evidence.run_records import record_values, stale_reasons
+from kb.evidence.run_records import RUN_FIELDS, record_values, stale_reasons
 from kb.knowledge.models import RunOutcome, Snippet, SubjectRunner
 from kb.knowledge.signals import bulk_write, content_changed
-
-RECORD_FIELDS = ["ran", "run_outcome", "run_runner", "run_versions", "run_fingerprint", "run_error"]
 
 
 def piece(snippet):
@@ -96,6 +94,6 @@ class Command(BaseCommand):
                 snippet._change_reason = "verify_snippets --record"
                 changed.append(snippet)
         with transaction.atomic(), bulk_write():
-            bulk_update_with_history(changed, Snippet, RECORD_FIELDS, batch_size=500)
+            bulk_update_with_history(changed, Snippet, list(RUN_FIELDS), batch_size=500)
             if changed:
                 content_changed()
