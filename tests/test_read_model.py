@@ -7,12 +7,14 @@ state machine of random edits, and by an exhaustive check of every short sequenc
 last two are also run against a deliberately broken invalidation, which they must catch.
 """
 
+import io
 import itertools
 import os
 import re
 from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 from django.test import Client, override_settings
 from hypothesis import HealthCheck, Phase, settings
@@ -141,6 +143,27 @@ def test_rebuild_mends_a_damaged_model_and_leaves_a_sound_one_alone(sample_kb):
     assert read_model.check()
     assert read_model.rebuild().cells
     assert read_model.check() == []
+
+
+def test_a_migrate_that_migrated_nothing_checks_nothing(sample_kb, django_assert_num_queries):
+    CellVersion.objects.current().filter(dimension_id=m.Dimension.objects.get(slug="widgets").pk).delete()
+    with django_assert_num_queries(0):  # make run and make serve migrate at every start
+        read_model.rebuild_after_migrate(sender=None, using="default", plan=[])
+    assert read_model.check()
+    read_model.rebuild_after_migrate(sender=None, using="default", plan=[("kb", "0001_initial")])
+    assert read_model.check() == []
+
+
+def test_rebuild_cells_checks_once_and_rewrites_only_the_wrong_cells(sample_kb, monkeypatch):
+    widgets = m.Dimension.objects.get(slug="widgets").pk
+    CellVersion.objects.current().filter(dimension_id=widgets).delete()
+    checks = []
+    check = read_model.check
+    monkeypatch.setattr(read_model, "check", lambda: checks.append(1) or check())
+    call_command("rebuild_cells", stdout=io.StringIO())
+    assert len(checks) == 1
+    assert {dimension_id for _subject_id, dimension_id in read_model.last.cells} == {widgets}
+    assert check() == []
 
 
 # Pinned pages and Memento -------------------------------------------------------------------
