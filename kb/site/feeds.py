@@ -28,7 +28,14 @@ from django.utils.feedgenerator import Atom1Feed
 from kb.comparison import history
 from kb.comparison.filters import FILTER_PARAMS, ComparisonFilter
 from kb.comparison.history import CellChange
-from kb.comparison.table import SubjectCatalogue, compare_url, resolve_subjects, split_spec, with_query
+from kb.comparison.table import (
+    SubjectCatalogue,
+    changes_url,
+    compare_url,
+    resolve_subjects,
+    split_spec,
+    with_query,
+)
 from kb.knowledge.models import Claim, ContentVersion, Subject
 from kb.knowledge.rendering import sanitize, strip_control
 from kb.site import site_url
@@ -217,10 +224,8 @@ class ComparisonFeed(Feed):
 
     def item_link(self, item):
         view = item.view
-        query = f"from={history.version_name(view.epoch, item.old)}&to={history.version_name(view.epoch, item.new)}"
-        if view.query:
-            query += "&" + view.query.urlencode()
-        url = with_query(compare_url(self._slugs(view), "kb:compare-changes"), query)
+        old, new = history.version_name(view.epoch, item.old), history.version_name(view.epoch, item.new)
+        url = changes_url(self._slugs(view), old, new, view.query.urlencode() if view.query else "")
         return site_url.absolute(f"{url}#change-{item.change.dom_id}")
 
     def item_guid(self, item):

@@ -24,6 +24,7 @@ from kb.comparison.table import (
     build_table,
     compare_url,
     frame,
+    pinned_url,
     resolve_subjects,
     split_spec,
     table_as_csv_rows,
@@ -242,10 +243,6 @@ def memento_links(subjects, *extra):
         *extra,
     ]
     return ", ".join(links)
-
-
-def pinned_url(slugs, version_name, query=""):
-    return with_query(reverse("kb:compare-pinned", kwargs={"spec": tuple(slugs), "version": version_name}), query)
 
 
 def render_comparison(request, resolved, *, pin=None):
