@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from kb.comparison import read_model
+from kb.comparison import history, read_model
 from kb.comparison.models import CellVersion, SubjectColumn, VersionStamp
 from kb.comparison.snapshot import canonical, compute_cells, digest, readers_claims
 from kb.editing import publishing
@@ -238,6 +238,20 @@ def test_each_filtered_view_has_its_feed_with_only_its_cells(client, sample_kb):
     unfiltered = get(client, "/compare/alpha-vs-beta/feed/").content.decode()
     everything = re.findall(r"<id>cell:[^<]*:([^<]+)</id>", unfiltered)
     assert everything[:2] == ["startup--alpha", "widgets--alpha"]
+
+
+def test_a_feed_builds_each_version_s_table_once_and_none_without_filters(client, sample_kb, monkeypatch):
+    _save(m.Claim.objects.get(subject__slug="alpha", key="widgets"), cell="Widgets, and more")
+    _save(m.Claim.objects.get(subject__slug="alpha", key="slow-start"), cell="Slow, at first")
+    built = []
+    table = history.History.table
+    monkeypatch.setattr(
+        history.History, "table", lambda self, generation: built.append(generation) or table(self, generation)
+    )
+    assert get(client, "/compare/alpha-vs-beta/feed/").status_code == 200
+    assert built == []
+    assert get(client, "/compare/alpha-vs-beta/feed/?q=widg").status_code == 200
+    assert built and len(built) == len(set(built))
 
 
 # Random sequences of edits: a state machine, and every short sequence --------------------------

@@ -173,13 +173,21 @@ class CellChange:
         return said or ["details (a claim's body or note, a quote's source or verification)"]
 
 
-def changes_in_view(history, old, new, keep_rows):
-    """The changes between ``old`` and ``new`` whose row is in the view: ``keep_rows(table)`` gives the rows of a
-    table the view shows; a changed cell is in the view if its row is shown at either version."""
-    shown = set()
+def changes_in_view(history, old, new, keep=None, shown=None):
+    """The changes between ``old`` and ``new`` whose row is in the view: ``keep(table)`` gives the rows of a
+    table the view shows (kb.comparison.filters.keep_rows; None: every row, and no table is built); a changed
+    cell is in the view if its row is shown at either version. ``shown`` ({generation: dimension ids kept}),
+    shared by the calls over one history, builds each version's table once."""
+    changes = history.changes(old, new)
+    if keep is None:
+        return changes
+    shown = {} if shown is None else shown
+    kept = set()
     for generation in (old, new):
-        shown.update(row.dimension.pk for row in keep_rows(history.table(generation)))
-    return [change for change in history.changes(old, new) if change.cell.dimension.pk in shown]
+        if generation not in shown:
+            shown[generation] = {row.dimension.pk for row in keep(history.table(generation))}
+        kept |= shown[generation]
+    return [change for change in changes if change.cell.dimension.pk in kept]
 
 
 def newer_versions(subject_ids, generation):
