@@ -240,6 +240,20 @@ def test_each_filtered_view_has_its_feed_with_only_its_cells(client, sample_kb):
     assert everything[:2] == ["startup--alpha", "widgets--alpha"]
 
 
+def test_the_history_redraws_cells_drawn_with_other_templates(sample_kb):
+    _save(m.Claim.objects.get(subject__slug="alpha", key="widgets"), cell="Widgets, and more")
+    CellVersion.objects.update(html="<p>old markup</p>", markup_key="old templates")
+    subjects = list(m.Subject.objects.filter(slug__in=["alpha", "beta"]).order_by("slug"))
+    past = history.History(subjects)
+    generation = m.ContentVersion.objects.state().generation
+    changes = past.changes(0, generation)
+    assert changes and all("old markup" not in str(change.new.html) for change in changes)
+    assert all(
+        "old markup" not in str(cell.html) for row in past.table(generation).rows for cell in row.cells if cell.html
+    )
+    assert not CellVersion.objects.of_subjects([s.pk for s in subjects]).filter(markup_key="old templates").exists()
+
+
 def test_a_feed_builds_each_version_s_table_once_and_none_without_filters(client, sample_kb, monkeypatch):
     _save(m.Claim.objects.get(subject__slug="alpha", key="widgets"), cell="Widgets, and more")
     _save(m.Claim.objects.get(subject__slug="alpha", key="slow-start"), cell="Slow, at first")

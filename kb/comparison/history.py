@@ -19,6 +19,7 @@ from markupsafe import Markup
 from kb.comparison.cell import Cell
 from kb.comparison.marks import SUPPORT_LABELS
 from kb.comparison.models import CellVersion, VersionStamp
+from kb.comparison.read_model import redraw
 from kb.comparison.table import ComparisonTable
 
 VERSION_RE = re.compile(r"(?P<epoch>[0-9a-f]{1,32})-(?P<generation>[0-9]{1,19})")
@@ -66,16 +67,20 @@ def at_datetime(versions, when):
 
 
 class History:
-    """Every record of a comparison's cells (one query), to give its table at any version and the changes."""
+    """Every record of a comparison's cells (one query; one more if some were drawn with other templates),
+    to give its table at any version and the changes."""
 
     def __init__(self, subjects):
         self.subjects = list(subjects)
         ids = [subject.pk for subject in self.subjects]
         self.records = list(
             CellVersion.objects.of_subjects(ids)
-            .only("subject_id", "dimension_id", "valid_from", "valid_to", "digest", "facts", "html", "data")
+            .only(
+                "subject_id", "dimension_id", "valid_from", "valid_to", "digest", "facts", "html", "markup_key", "data"
+            )
             .order_by("valid_from", "pk")
         )
+        redraw(self.records)  # drawn with other templates: drawn again, as the comparison page's cells are
 
     def _records_at(self, generation):
         return {
@@ -85,10 +90,7 @@ class History:
         }
 
     def table(self, generation):
-        cells = [
-            Cell(json.loads(record.facts), Markup(record.html), record.data)
-            for record in self._records_at(generation).values()
-        ]
+        cells = [_cell(record) for record in self._records_at(generation).values()]
         return ComparisonTable(self.subjects, cells, version=generation)
 
     def changes(self, old, new):
