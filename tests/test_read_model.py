@@ -7,19 +7,21 @@ state machine of random edits, and by an exhaustive check of every short sequenc
 last two are also run against a deliberately broken invalidation, which they must catch.
 """
 
+import io
 import itertools
 import os
 import re
 from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 from django.test import Client, override_settings
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from kb.comparison import read_model
+from kb.comparison import history, read_model
 from kb.comparison.models import CellVersion, SubjectColumn, VersionStamp
 from kb.comparison.snapshot import canonical, compute_cells, digest, readers_claims
 from kb.editing import publishing
@@ -143,6 +145,27 @@ def test_rebuild_mends_a_damaged_model_and_leaves_a_sound_one_alone(sample_kb):
     assert read_model.check() == []
 
 
+def test_a_migrate_that_migrated_nothing_checks_nothing(sample_kb, django_assert_num_queries):
+    CellVersion.objects.current().filter(dimension_id=m.Dimension.objects.get(slug="widgets").pk).delete()
+    with django_assert_num_queries(0):  # make run and make serve migrate at every start
+        read_model.rebuild_after_migrate(sender=None, using="default", plan=[])
+    assert read_model.check()
+    read_model.rebuild_after_migrate(sender=None, using="default", plan=[("kb", "0001_initial")])
+    assert read_model.check() == []
+
+
+def test_rebuild_cells_checks_once_and_rewrites_only_the_wrong_cells(sample_kb, monkeypatch):
+    widgets = m.Dimension.objects.get(slug="widgets").pk
+    CellVersion.objects.current().filter(dimension_id=widgets).delete()
+    checks = []
+    check = read_model.check
+    monkeypatch.setattr(read_model, "check", lambda: checks.append(1) or check())
+    call_command("rebuild_cells", stdout=io.StringIO())
+    assert len(checks) == 1
+    assert {dimension_id for _subject_id, dimension_id in read_model.last.cells} == {widgets}
+    assert check() == []
+
+
 # Pinned pages and Memento -------------------------------------------------------------------
 
 
@@ -215,6 +238,34 @@ def test_each_filtered_view_has_its_feed_with_only_its_cells(client, sample_kb):
     unfiltered = get(client, "/compare/alpha-vs-beta/feed/").content.decode()
     everything = re.findall(r"<id>cell:[^<]*:([^<]+)</id>", unfiltered)
     assert everything[:2] == ["startup--alpha", "widgets--alpha"]
+
+
+def test_the_history_redraws_cells_drawn_with_other_templates(sample_kb):
+    _save(m.Claim.objects.get(subject__slug="alpha", key="widgets"), cell="Widgets, and more")
+    CellVersion.objects.update(html="<p>old markup</p>", markup_key="old templates")
+    subjects = list(m.Subject.objects.filter(slug__in=["alpha", "beta"]).order_by("slug"))
+    past = history.History(subjects)
+    generation = m.ContentVersion.objects.state().generation
+    changes = past.changes(0, generation)
+    assert changes and all("old markup" not in str(change.new.html) for change in changes)
+    assert all(
+        "old markup" not in str(cell.html) for row in past.table(generation).rows for cell in row.cells if cell.html
+    )
+    assert not CellVersion.objects.of_subjects([s.pk for s in subjects]).filter(markup_key="old templates").exists()
+
+
+def test_a_feed_builds_each_version_s_table_once_and_none_without_filters(client, sample_kb, monkeypatch):
+    _save(m.Claim.objects.get(subject__slug="alpha", key="widgets"), cell="Widgets, and more")
+    _save(m.Claim.objects.get(subject__slug="alpha", key="slow-start"), cell="Slow, at first")
+    built = []
+    table = history.History.table
+    monkeypatch.setattr(
+        history.History, "table", lambda self, generation: built.append(generation) or table(self, generation)
+    )
+    assert get(client, "/compare/alpha-vs-beta/feed/").status_code == 200
+    assert built == []
+    assert get(client, "/compare/alpha-vs-beta/feed/?q=widg").status_code == 200
+    assert built and len(built) == len(set(built))
 
 
 # Random sequences of edits: a state machine, and every short sequence --------------------------

@@ -23,14 +23,20 @@ SOURCE_MARK_LENGTH = 22
 SUMMARY_RANK = {Support.BUILT_IN: 3, Support.EXTENSION: 2, Support.PARTIAL: 1, Support.NOT_PROVIDED: 0}
 
 
-def is_contested(claims, evidence_of=lambda claim: claim.evidence):
-    """The one definition of a contested cell (README): its current published claims carry different
-    support levels, or any of their evidence contradicts. Drafts in a preview and outdated claims do not count.
+def contested(supports, stances):
+    """The one definition of a contested cell (README), from its current published claims: their support
+    levels (``supports``) differ, or any stance of their evidence (``stances``) contradicts. Drafts in a
+    preview and outdated claims do not count: the callers pass only current published claims.
     """
+    return len({support for support in supports if support}) > 1 or Stance.CONTRADICTS in set(stances)
+
+
+def is_contested(claims, evidence_of=lambda claim: claim.evidence):
+    """:func:`contested` for claims as objects (a subject's page reads them from the database)."""
     current = [claim for claim in claims if claim.status == Status.PUBLISHED and not claim.outdated]
-    supports = {claim.support for claim in current if claim.support}
-    return len(supports) > 1 or any(
-        evidence.stance == Stance.CONTRADICTS for claim in current for evidence in evidence_of(claim)
+    return contested(
+        [claim.support for claim in current],
+        [evidence.stance for claim in current for evidence in evidence_of(claim)],
     )
 
 
@@ -189,15 +195,14 @@ class Quote(NamedTuple):
     claims: list  # [(ClaimRecord, stance)]
 
 
+EMPTY_DATA = {"subject": None, "dimension": None, "claims": [], "excerpts": {}, "sources": {}}  # a cell without claims
+
+
 def facts_of(data):
     """What the table, its filters, the summary and the frame need of a cell, from its data (plain JSON)."""
     claims = data["claims"]
     current = [claim for claim in claims if not claim["outdated"]]
     published = [claim for claim in current if claim["status"] == Status.PUBLISHED]
-    supports = {claim["support"] for claim in published if claim["support"]}
-    contested = len(supports) > 1 or any(
-        stance == Stance.CONTRADICTS for claim in published for stance, _ref in claim["evidence"]
-    )
     sources = {}
     for claim in current:
         for _stance, ref in claim["evidence"]:
@@ -210,7 +215,10 @@ def facts_of(data):
         "dimension": data["dimension"],
         "claims": len(claims),
         "current": len(current),
-        "contested": contested,
+        "contested": contested(
+            [claim["support"] for claim in published],
+            [stance for claim in published for stance, _ref in claim["evidence"]],
+        ),
         "supports": sorted({claim["support"] for claim in current if claim["support"]}),
         "sources": sources,
         "text_key": sorted(claim["cell"].casefold() for claim in current),
@@ -251,11 +259,7 @@ class Cell:
 
     @classmethod
     def empty(cls, subject, dimension):
-        facts = {
-            "claims": 0, "current": 0, "contested": False, "supports": [], "sources": {}, "text_key": [],
-            "published_supports": None, "summary_rank": None, "content_date": None,
-        }  # fmt: skip
-        return cls(facts, subject=subject, dimension=dimension)
+        return cls(facts_of(EMPTY_DATA), subject=subject, dimension=dimension)
 
     @cached_property
     def data(self):

@@ -219,3 +219,15 @@ class ComparisonFilter(django_filters.FilterSet):
 
     def filter_contested(self, rows, name, value):
         return [row for row in rows if row.contested] if value else rows
+
+
+def keep_rows(query):
+    """What a view filtered by ``query`` (its filter parameters) shows of a table: ``keep(table)`` gives the rows,
+    or None when the query filters nothing (every row is shown)."""
+    if not query:
+        return None
+
+    def keep(table):
+        return ComparisonFilter(query, table=table).filter_rows(table.rows)
+
+    return keep

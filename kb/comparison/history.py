@@ -19,6 +19,7 @@ from markupsafe import Markup
 from kb.comparison.cell import Cell
 from kb.comparison.marks import SUPPORT_LABELS
 from kb.comparison.models import CellVersion, VersionStamp
+from kb.comparison.read_model import redraw
 from kb.comparison.table import ComparisonTable
 
 VERSION_RE = re.compile(r"(?P<epoch>[0-9a-f]{1,32})-(?P<generation>[0-9]{1,19})")
@@ -66,16 +67,20 @@ def at_datetime(versions, when):
 
 
 class History:
-    """Every record of a comparison's cells (one query), to give its table at any version and the changes."""
+    """Every record of a comparison's cells (one query; one more if some were drawn with other templates),
+    to give its table at any version and the changes."""
 
     def __init__(self, subjects):
         self.subjects = list(subjects)
         ids = [subject.pk for subject in self.subjects]
         self.records = list(
             CellVersion.objects.of_subjects(ids)
-            .only("subject_id", "dimension_id", "valid_from", "valid_to", "digest", "facts", "html", "data")
+            .only(
+                "subject_id", "dimension_id", "valid_from", "valid_to", "digest", "facts", "html", "markup_key", "data"
+            )
             .order_by("valid_from", "pk")
         )
+        redraw(self.records)  # drawn with other templates: drawn again, as the comparison page's cells are
 
     def _records_at(self, generation):
         return {
@@ -85,10 +90,7 @@ class History:
         }
 
     def table(self, generation):
-        cells = [
-            Cell(json.loads(record.facts), Markup(record.html), record.data)
-            for record in self._records_at(generation).values()
-        ]
+        cells = [_cell(record) for record in self._records_at(generation).values()]
         return ComparisonTable(self.subjects, cells, version=generation)
 
     def changes(self, old, new):
@@ -173,13 +175,21 @@ class CellChange:
         return said or ["details (a claim's body or note, a quote's source or verification)"]
 
 
-def changes_in_view(history, old, new, keep_rows):
-    """The changes between ``old`` and ``new`` whose row is in the view: ``keep_rows(table)`` gives the rows of a
-    table the view shows; a changed cell is in the view if its row is shown at either version."""
-    shown = set()
+def changes_in_view(history, old, new, keep=None, shown=None):
+    """The changes between ``old`` and ``new`` whose row is in the view: ``keep(table)`` gives the rows of a
+    table the view shows (kb.comparison.filters.keep_rows; None: every row, and no table is built); a changed
+    cell is in the view if its row is shown at either version. ``shown`` ({generation: dimension ids kept}),
+    shared by the calls over one history, builds each version's table once."""
+    changes = history.changes(old, new)
+    if keep is None:
+        return changes
+    shown = {} if shown is None else shown
+    kept = set()
     for generation in (old, new):
-        shown.update(row.dimension.pk for row in keep_rows(history.table(generation)))
-    return [change for change in history.changes(old, new) if change.cell.dimension.pk in shown]
+        if generation not in shown:
+            shown[generation] = {row.dimension.pk for row in keep(history.table(generation))}
+        kept |= shown[generation]
+    return [change for change in changes if change.cell.dimension.pk in kept]
 
 
 def newer_versions(subject_ids, generation):

@@ -10,7 +10,6 @@ import hashlib
 from functools import cache
 
 from django.template import engines
-from markupsafe import Markup
 
 from kb.comparison.marks import Marks
 
@@ -50,7 +49,3 @@ def draw(cells):
         return markup
 
     return [str(cell_macro(cell, cite, Marks)) for cell in cells]
-
-
-def as_markup(html):
-    return Markup(html) if html is not None else None

@@ -6,8 +6,6 @@ One ``CellVersion`` per cell and range of content versions ``[valid_from, valid_
 Written only by kb.comparison.read_model, in the transaction of the change that touched the cell.
 """
 
-import json
-
 from django.db import models
 from django.db.models import Q
 
@@ -76,12 +74,6 @@ class CellVersion(models.Model):
     @property
     def cell_key(self):
         return (self.subject_id, self.dimension_id)
-
-    def loaded_data(self):
-        return json.loads(self.data)
-
-    def loaded_facts(self):
-        return json.loads(self.facts)
 
 
 class VersionStamp(models.Model):

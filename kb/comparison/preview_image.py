@@ -51,10 +51,10 @@ class SubjectCounts:
         return sum(self.counts.values())
 
 
-def subject_counts(subjects, version=None):
+def subject_counts(subjects):
     """[SubjectCounts] in the subjects' order, from the read model's cells (one query): current published claims."""
     by_id = {subject.pk: SubjectCounts(subject.name) for subject in subjects}
-    for cell in stored_cells(list(by_id), version):
+    for cell in stored_cells(list(by_id)):
         supports = cell.published_supports
         if supports is None:
             continue

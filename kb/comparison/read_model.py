@@ -170,14 +170,17 @@ def apply(touched, state):
         logger.debug("cells rewritten at %s: %d", state.key, len(last.cells))
 
 
-def rebuild():
+def rebuild(wrong=None):
     """Every cell checked against the database; those that differ get a new version (and the generation a bump).
 
-    A database whose records are right keeps its generation. Returns what was rewritten.
+    ``wrong`` is what :func:`check` found, when the caller has already run it. A database whose records
+    are right keeps its generation. Returns what was rewritten.
     """
-    if not check():
+    if wrong is None:
+        wrong = check()
+    if not wrong:
         return Rewritten(version=ContentVersion.objects.state().generation)
-    content_changed(everything=True)
+    content_changed(cells=wrong)  # only the cells found wrong are computed again
     latest, digests = {}, {}
     for subject_id, valid_from, valid_to, value in CellVersion.objects.values_list(
         "subject_id", "valid_from", "valid_to", "digest"
@@ -201,25 +204,20 @@ def check():
     A subject whose column says it changed before its newest record counts all its cells as wrong.
     """
     fresh = compute_cells(readers_claims())
-    stored = dict(
-        ((subject_id, dimension_id), value)
-        for subject_id, dimension_id, value in CellVersion.objects.current().values_list(
-            "subject_id", "dimension_id", "digest"
-        )
-    )
-    wrong = [cell for cell, data in fresh.items() if stored.pop(cell, None) != digest(canonical(data))]
-    wrong += list(stored)
     columns = {subject_id: (at, value) for subject_id, at, value in SubjectColumn.objects.values_list(
         "subject_id", "changed_at", "digest"
     )}  # fmt: skip
-    latest, digests, cells = {}, {}, {}
+    stored, latest, digests, cells = {}, {}, {}, {}
     for subject_id, dimension_id, valid_from, valid_to, value in CellVersion.objects.values_list(
         "subject_id", "dimension_id", "valid_from", "valid_to", "digest"
-    ):
+    ):  # every record read once: the open ones give the stored digests too
         latest[subject_id] = max(latest.get(subject_id, 0), valid_from, valid_to or 0)
         cells.setdefault(subject_id, []).append((subject_id, dimension_id))
         if valid_to is None:
             digests.setdefault(subject_id, []).append(value)
+            stored[(subject_id, dimension_id)] = value
+    wrong = [cell for cell, data in fresh.items() if stored.pop(cell, None) != digest(canonical(data))]
+    wrong += list(stored)
     for subject_id, at in latest.items():
         if columns.get(subject_id) != (at, column_digest(digests.get(subject_id, []))):
             wrong += cells[subject_id]
@@ -241,6 +239,10 @@ def redraw(records):
 
 
 def rebuild_after_migrate(sender, using="default", **kwargs):
-    """After ``migrate`` (and a test database's flush) every cell is checked against the content."""
-    if using == "default":
+    """After a ``migrate`` that ran migrations (and a test database's set-up) every cell is checked.
+
+    Django's post_migrate passes ``plan``, the migrations run: empty when nothing migrated (``make run``
+    and ``make serve`` migrate at every start), and then there is nothing to check.
+    """
+    if using == "default" and kwargs.get("plan"):
         rebuild()

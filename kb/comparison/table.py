@@ -47,6 +47,17 @@ def with_query(url, query_string):
     return f"{url}?{query_string}" if query_string else url
 
 
+def pinned_url(slugs, version, query=""):
+    """The comparison pinned at ``version`` (a version name, kb.comparison.history.version_name), with ``query``."""
+    return with_query(reverse("kb:compare-pinned", kwargs={"spec": tuple(slugs), "version": version}), query)
+
+
+def changes_url(slugs, old, new, query=""):
+    """What changed in the comparison from version ``old`` to ``new`` (version names), with ``query``."""
+    changes = f"from={old}&to={new}" + (f"&{query}" if query else "")
+    return with_query(compare_url(slugs, "kb:compare-changes"), changes)
+
+
 # Which subjects a comparison names ----------------------------------------------
 
 

@@ -153,7 +153,7 @@ def _evidence_changed(sender, instance, action, reverse, pk_set, **kwargs):
     if not action.startswith("post_"):
         return
     if reverse:  # an excerpt's claims
-        content_changed(claims=set(pk_set or ()) or {0}, excerpts={instance.pk})
+        content_changed(claims=set(pk_set or ()), excerpts={instance.pk})
     else:
         content_changed(claims={instance.pk})
 

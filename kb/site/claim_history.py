@@ -2,10 +2,11 @@
 
 Built from django-simple-history's records in a fixed number of queries whatever the length of the
 history: the claim's versions, its evidence's versions, the excerpts they quote (with their sources),
-the featured comparisons and the subject's peers (for the comparison to link), and the database's
-epoch. Readers see only what was public: the states in which the claim was published, and the moment
-it was withdrawn; a draft's text never shows. Editors are never named: a change is by "an editor",
-by "content files" (``load_content``) or, with neither, by "a script".
+the featured comparisons and, when none has the claim's subject, the subject's peers (for the
+comparison to link), and the database's epoch. Readers see only what was public: the states in
+which the claim was published, and the moment it was withdrawn; a draft's text never shows.
+Editors are never named: a change is by "an editor", by "content files" (``load_content``) or,
+with neither, by "a script".
 
 Each version carries the content generation in which readers first saw it
 (``HistoricalClaim.content_generation``, stamped by ``kb.knowledge.signals``), so it links to the
@@ -15,8 +16,9 @@ comparison pinned at ``<epoch>-<generation>`` (``kb:compare-pinned``) where that
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from django.urls import NoReverseMatch, reverse
-
+from kb.comparison.history import version_name
+from kb.comparison.marks import STANCE_LABELS, STATUS_LABELS, SUPPORT_LABELS
+from kb.comparison.table import pinned_url
 from kb.content.loader import CHANGE_REASON as CONTENT_FILES_REASON
 from kb.knowledge import models as m
 
@@ -32,9 +34,6 @@ FIELDS = (
 )
 TEXT_FIELDS = {"cell", "body", "editor_note"}
 CONTEXT_WORDS = 6  # unchanged words kept on each side of a change in a diff
-SUPPORT_LABELS = dict(m.Support.choices)
-STATUS_LABELS = dict(m.Status.choices)
-STANCE_LABELS = dict(m.Stance.choices)
 
 
 def word_diff(old, new):
@@ -170,7 +169,7 @@ def field_changes(old, new):
 
 def comparison_subjects(claim):
     """The subjects of the comparison a version links to: a featured one with the claim's subject, else its
-    subject beside the first other subject of its kind (two queries, always)."""
+    subject beside the first other subject of its kind (one or two queries)."""
     slug = claim.subject.slug
     featured = m.FeaturedComparison.objects.filter(path__contains=slug).order_by("order", "path")
     peer = (
@@ -178,19 +177,8 @@ def comparison_subjects(claim):
     ).values_list("slug", flat=True)[:1]
     for comparison in featured:
         if slug in comparison.slugs:
-            list(peer)  # always two queries, whichever answers
             return comparison.slugs
     return [slug, *peer]
-
-
-def pinned_url(slugs, epoch, generation):
-    """The comparison pinned at ``<epoch>-<generation>`` (readmodel's ``kb:compare-pinned``), or None."""
-    if len(slugs) < 2 or generation is None:
-        return None
-    try:
-        return reverse("kb:compare-pinned", kwargs={"spec": tuple(slugs), "version": f"{epoch}-{generation}"})
-    except NoReverseMatch:
-        return None
 
 
 def version(versions, record, first, withdrawn=False, changes=(), evidence=()):
@@ -260,6 +248,6 @@ def claim_history(claim):
         versions.append(version(versions, record, first=first, changes=changes, evidence=evidence_diff))
         previous, previous_evidence = record, evidence
     for shown_version in versions:
-        if not shown_version.withdrawn:
-            shown_version.pinned_url = pinned_url(slugs, epoch, shown_version.generation)
+        if not shown_version.withdrawn and len(slugs) >= 2 and shown_version.generation is not None:
+            shown_version.pinned_url = pinned_url(slugs, version_name(epoch, shown_version.generation))
     return list(reversed(versions)), slugs

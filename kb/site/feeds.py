@@ -12,7 +12,7 @@ What a feed reader gets is safe and cannot fail:
 - each entry's published and updated times are the claim's own content dates
   (``Claim.added`` / ``Claim.changed``, from the content files), not the time of a load;
 - an entry's id in the claims and subject feeds is the claim's permanent URL on the site
-  origin (``ClaimEntryIds``), the same at every change of the claim.
+  origin (``ClaimsFeed.item_guid``), the same at every change of the claim.
 """
 
 from dataclasses import dataclass
@@ -24,13 +24,21 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
 from kb.comparison import history
-from kb.comparison.filters import FILTER_PARAMS, ComparisonFilter
+from kb.comparison.filters import FILTER_PARAMS, keep_rows
 from kb.comparison.history import CellChange
-from kb.comparison.table import SubjectCatalogue, compare_url, resolve_subjects, split_spec, with_query
+from kb.comparison.table import (
+    SubjectCatalogue,
+    changes_url,
+    compare_url,
+    resolve_subjects,
+    split_spec,
+    with_query,
+)
 from kb.knowledge.models import Claim, ContentVersion, Subject
 from kb.knowledge.rendering import sanitize, strip_control
 from kb.site import site_url
 from kb.site.context_processors import SITE_NAME
+from kb.site.views.compare import _carried
 
 FEED_SIZE = 30
 
@@ -62,9 +70,10 @@ class ClaimsFeed(Feed):
         return site_url.absolute(item.get_absolute_url())
 
     def item_guid(self, item):
-        return f"claim:{item.subject.slug}/{item.key}"
+        """A stable URL: the claim's absolute page address (an entry is one claim)."""
+        return site_url.absolute(item.get_absolute_url())
 
-    item_guid_is_permalink = False
+    item_guid_is_permalink = True
 
     def item_pubdate(self, item):
         return item.added or item.changed
@@ -76,16 +85,7 @@ class ClaimsFeed(Feed):
         return [strip_control(item.subject.name), strip_control(item.dimension.name)]
 
 
-class ClaimEntryIds:
-    """Entry ids that are stable URLs: the claim's absolute page address (an entry is one claim)."""
-
-    def item_guid(self, item):
-        return site_url.absolute(item.get_absolute_url())
-
-    item_guid_is_permalink = True
-
-
-class RecentClaimsFeed(ClaimEntryIds, ClaimsFeed):
+class RecentClaimsFeed(ClaimsFeed):
     title = f"{SITE_NAME}: recently changed claims"
     subtitle = "Published claims, newest change first, each with the sources it quotes."
 
@@ -99,7 +99,7 @@ class RecentClaimsFeed(ClaimEntryIds, ClaimsFeed):
         return recent_claims()[:FEED_SIZE]
 
 
-class SubjectClaimsFeed(ClaimEntryIds, ClaimsFeed):
+class SubjectClaimsFeed(ClaimsFeed):
     def get_object(self, request, slug):
         try:
             return Subject.objects.get(slug=slug)
@@ -156,11 +156,7 @@ class ComparisonFeed(Feed):
         resolution = resolve_subjects(split_spec(spec), SubjectCatalogue.load())
         if resolution.unknown or resolution.too_many or resolution.too_few:
             raise Http404("There is no such comparison.")
-        query = QueryDict(mutable=True)
-        for key in FILTER_PARAMS:
-            values = [value for value in request.GET.getlist(key) if value]
-            if values:
-                query.setlist(key, values)
+        query = _carried(request, FILTER_PARAMS)
         return ComparisonView(resolution.subjects, query, ContentVersion.objects.state().epoch)
 
     def _names(self, view):
@@ -186,15 +182,11 @@ class ComparisonFeed(Feed):
         versions = history.versions_of([subject.pk for subject in view.subjects])[-FEED_SIZE - 1 :]
         if not versions:
             return []
-        past = history.History(view.subjects)
-
-        def keep(table):
-            return ComparisonFilter(view.query or None, table=table).filter_rows(table.rows)
-
+        past, keep, shown = history.History(view.subjects), keep_rows(view.query), {}
         entries = []
         pairs = list(zip([(0, None), *versions[:-1]], versions, strict=True))
         for (old, _old_at), (new, at) in reversed(pairs):
-            for change in history.changes_in_view(past, old, new, keep):
+            for change in history.changes_in_view(past, old, new, keep, shown):
                 entries.append(CellEntry(view, change, old, new, at))
             if len(entries) >= FEED_SIZE:
                 break
@@ -210,10 +202,8 @@ class ComparisonFeed(Feed):
 
     def item_link(self, item):
         view = item.view
-        query = f"from={history.version_name(view.epoch, item.old)}&to={history.version_name(view.epoch, item.new)}"
-        if view.query:
-            query += "&" + view.query.urlencode()
-        url = with_query(compare_url(self._slugs(view), "kb:compare-changes"), query)
+        old, new = history.version_name(view.epoch, item.old), history.version_name(view.epoch, item.new)
+        url = changes_url(self._slugs(view), old, new, view.query.urlencode() if view.query else "")
         return site_url.absolute(f"{url}#change-{item.change.dom_id}")
 
     def item_guid(self, item):

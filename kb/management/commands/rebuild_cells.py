@@ -21,5 +21,5 @@ class Command(BaseCommand):
                 raise CommandError(f"{len(wrong)} cells differ from the content: {wrong[:10]}")
             self.stdout.write("Every cell of the read model matches the content.")
             return
-        rewritten = read_model.rebuild()
+        rewritten = read_model.rebuild(wrong)
         self.stdout.write(f"{len(rewritten.cells)} cells rewritten (content version {rewritten.version}).")

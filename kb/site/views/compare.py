@@ -24,6 +24,7 @@ from kb.comparison.table import (
     build_table,
     compare_url,
     frame,
+    pinned_url,
     resolve_subjects,
     split_spec,
     table_as_csv_rows,
@@ -244,10 +245,6 @@ def memento_links(subjects, *extra):
     return ", ".join(links)
 
 
-def pinned_url(slugs, version_name, query=""):
-    return with_query(reverse("kb:compare-pinned", kwargs={"spec": tuple(slugs), "version": version_name}), query)
-
-
 def render_comparison(request, resolved, *, pin=None):
     """The comparison page: live (``pin`` None) or pinned at a version (kb.site.views.versions.Pin)."""
     preview = wants_preview(request) and pin is None
@@ -278,7 +275,7 @@ def render_comparison(request, resolved, *, pin=None):
             f"{len(table.rows)} dimensions, each cell with the sources' own words and where they disagree."
         ),
         "canonical_url": site_url.absolute(canonical),
-        "robots_noindex": preview,
+        "robots_noindex": preview or pin is not None,  # a pinned page: the live page is the one to index
         "nav_section": "compare",
         "preview": preview,
         "subjects": subjects,
@@ -297,7 +294,7 @@ def render_comparison(request, resolved, *, pin=None):
         "clear_url": pinned_url(slugs, pin.name) if pin else with_query(canonical, only_preview),
         "json_url": with_query(compare_url(slugs, "kb:compare-json"), query),
         "csv_url": with_query(compare_url(slugs, "kb:compare-csv"), query),
-        "feed_url": compare_url(slugs, "kb:feed-compare"),
+        "feed_url": with_query(compare_url(slugs, "kb:feed-compare"), query),  # every filtered view has its feed
         "carried_hidden": [(key, value) for key, values in carried.lists() for value in values],
         "preview_hidden": [(PREVIEW_PARAM, "1")] if preview else [],
         # A pinned page never changes: it offers no list of the subjects there are now.
@@ -310,10 +307,6 @@ def render_comparison(request, resolved, *, pin=None):
         "summary": summarise(table.columns, rows, table.rows),
         "pin": pin,
     }
-    # Every filtered view has its feed of changes: the same parameters.
-    context["feed_url"] = with_query(context["feed_url"], query)
-    if pin is not None:
-        context["robots_noindex"] = True  # the live page is the one to index
     return _finish(render(request, "kb/compare.html", context), preview)
 
 

@@ -8,13 +8,19 @@ import json
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.http import HttpResponse, HttpResponseNotFound, HttpResponsePermanentRedirect
-from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
 from kb.comparison import citation as kb_citation
 from kb.comparison import preview_image
 from kb.comparison.history import parse_version, version_name
-from kb.comparison.table import SubjectCatalogue, build_table, compare_url, resolve_subjects, split_spec
+from kb.comparison.table import (
+    SubjectCatalogue,
+    build_table,
+    compare_url,
+    pinned_url,
+    resolve_subjects,
+    split_spec,
+)
 from kb.knowledge.models import ContentVersion
 from kb.site import site_url
 from kb.site.context_processors import SITE_NAME
@@ -36,10 +42,6 @@ def _resolve(spec, view):
     return resolution.subjects, None
 
 
-def pinned_path(slugs, version):
-    return reverse("kb:compare-pinned", kwargs={"spec": tuple(slugs), "version": version})
-
-
 def comparison_share_context(request, subjects, content_date, *, pin=None, state=None):
     """Template context for a comparison page: ``og_image`` (link previews) and ``citation``.
 
@@ -50,7 +52,7 @@ def comparison_share_context(request, subjects, content_date, *, pin=None, state
     """
     slugs = [subject.slug for subject in subjects]
     version = pin.name if pin else state.key
-    pinned = site_url.absolute(pinned_path(slugs, version))
+    pinned = site_url.absolute(pinned_url(slugs, version))
     citation = kb_citation.for_comparison(subjects, pinned, SITE_NAME, content_date=content_date)
     # The picture's URL names the content version it shows, so that chat apps, which keep
     # a link's picture by its URL, fetch the new one after a change (the view ignores ``v``).
@@ -89,7 +91,7 @@ def _citation(request, subjects):
     generation = parse_version(request.GET.get("version", ""), state.epoch)
     if generation is None or generation > state.generation:
         return kb_citation.for_comparison(subjects, site_url.absolute(compare_url(slugs)), SITE_NAME)
-    url = site_url.absolute(pinned_path(slugs, version_name(state.epoch, generation)))
+    url = site_url.absolute(pinned_url(slugs, version_name(state.epoch, generation)))
     content_date = build_table(subjects, version=generation).content_date
     return kb_citation.for_comparison(subjects, url, SITE_NAME, content_date=content_date)
 

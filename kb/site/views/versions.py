@@ -16,15 +16,14 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
 
 from kb.comparison import history
-from kb.comparison.filters import FILTER_PARAMS, ComparisonFilter
-from kb.comparison.table import compare_url, with_query
+from kb.comparison.filters import FILTER_PARAMS, keep_rows
+from kb.comparison.table import changes_url, compare_url, pinned_url, with_query
 from kb.site import site_url
 from kb.site.views.compare import (
     _carried,
     _names,
     content_state,
     memento_links,
-    pinned_url,
     render_comparison,
     resolve_or_answer,
 )
@@ -72,8 +71,7 @@ def pinned(request, spec, version):
         newest = history.version_name(state.epoch, versions[-1][0])
         pin.newer_url = pinned_url(slugs, newest, query)
         pin.newer_at = versions[-1][1]
-        changes = f"from={name}&to={newest}" + (f"&{query}" if query else "")
-        pin.changes_url = with_query(compare_url(slugs, "kb:compare-changes"), changes)
+        pin.changes_url = changes_url(slugs, name, newest, query)
     response = render_comparison(request, resolved, pin=pin)
     patch_cache_control(response, public=True, max_age=IMMUTABLE_SECONDS, immutable=True)
     self_link = f'<{site_url.absolute(pinned_url(slugs, name))}>; rel="memento"'
@@ -174,7 +172,7 @@ def changes(request, spec):
     if old > new:
         old, new = new, old
     past = history.History(subjects)
-    changed = history.changes_in_view(past, old, new, _view_rows(request))
+    changed = history.changes_in_view(past, old, new, keep_rows(_carried(request, FILTER_PARAMS)))
     query = _carried(request).urlencode()
     stamps = dict(versions)
     context = {
@@ -194,13 +192,3 @@ def changes(request, spec):
         "feed_url": with_query(compare_url(slugs, "kb:feed-compare"), query),
     }
     return render(request, "kb/compare_changes.html", context)
-
-
-def _view_rows(request):
-    """The rows of a table that the request's filters show (kb.comparison.filters)."""
-    filters = _carried(request, FILTER_PARAMS)
-
-    def keep(table):
-        return ComparisonFilter(filters or None, table=table, request=request).filter_rows(table.rows)
-
-    return keep
