@@ -103,8 +103,11 @@ def real_content(django_db_setup, django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock():
         call_command("load_content", str(settings.KB_CONTENT_DIR), "--reset", verbosity=0)
     yield
+    from kb.knowledge import models as m
+
     with django_db_blocker.unblock():
         call_command("load_content", str(tmp_path_factory.mktemp("empty-content")), "--reset", verbosity=0)
+        m.SyncRecord.objects.all().delete()  # no folder's base outlives the module either
 
 
 # Browser tests ----------------------------------------------------------------
