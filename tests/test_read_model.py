@@ -474,7 +474,7 @@ def test_the_machine_catches_a_broken_invalidation(monkeypatch, name, broken):
         run_machine(phases=[Phase.generate])  # no shrinking: that it fails is all this needs
 
 
-# Every sequence of up to LENGTH edits from a small set, depth first, each prefix rolled back to a savepoint.
+# Every sequence of up to LENGTH edits of ten kinds, depth first, each prefix rolled back to a savepoint.
 
 OPERATIONS = {
     "edit-claim": lambda: edit_claim(0, "Changed"),
@@ -482,6 +482,11 @@ OPERATIONS = {
     "source": lambda: rename_source("Another title"),
     "outdated": lambda: toggle_outdated(0),
     "verify": lambda: verify(1, m.Verification.MISMATCH),
+    "support": lambda: change_support(0, m.Support.PARTIAL),
+    "stance": lambda: change_stance(0, m.Stance.CONTRADICTS),
+    "remove-evidence": lambda: remove_evidence(0),
+    "subject": lambda: rename_subject(SLUGS[0], "Renamed"),
+    "publish": lambda: toggle_published(0),
 }
 LENGTH = int(os.environ.get("KB_READMODEL_LENGTH", "2"))
 
