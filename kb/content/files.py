@@ -266,8 +266,11 @@ def _mapping_file(path, label):
     return data
 
 
-def read_content(directory):
-    """Read every content file under ``directory`` into a ContentSet, or raise ContentError."""
+def read_content(directory, skip=frozenset()):
+    """Read every content file under ``directory`` into a ContentSet, or raise ContentError.
+
+    Files named in ``skip`` (paths relative to ``directory``) are not parsed (kb.content.unchanged).
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise ContentError(directory, 0, "no such content directory")
@@ -289,7 +292,8 @@ def read_content(directory):
         else:
             paths = [path for path in [directory / file_type.path] if path.exists()]
         for path in paths:
-            content.extend(read_file(file_type, path, label(path)))
+            if path.relative_to(directory).as_posix() not in skip:
+                content.extend(read_file(file_type, path, label(path)))
     return content
 
 

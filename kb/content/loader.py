@@ -18,11 +18,12 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from kb.content.database import database_content
-from kb.content.files import read_content, show_key
+from kb.content.files import ContentSet, read_content, show_key
 from kb.content.schema import SPECS
-from kb.content.sync import SHOWN_CONFLICTS, load_base, plan_load, record_sync
+from kb.content.sync import SHOWN_CONFLICTS, fingerprint, load_base, load_file_hashes, plan_load, record_sync
+from kb.content.unchanged import Settling, file_hashes
 from kb.content.yamlio import ContentError
-from kb.evidence.verification import verify_loaded
+from kb.evidence.verification import source_captures, verify_loaded
 from kb.knowledge import models as m
 from kb.knowledge.signals import bulk_write, content_changed
 from kb.site import search_index
@@ -30,6 +31,7 @@ from kb.site import search_index
 logger = logging.getLogger("kb.content")
 
 CHANGE_REASON = "load_content"
+CHUNK = 1000  # primary keys per query
 LOCK_KEY = 0x6B625F6C6F6164  # "kb_load"
 
 
@@ -114,8 +116,10 @@ class Loader:
     def run(self):
         to_delete = []
         for spec in SPECS:
-            to_delete.append((spec, self._sync(spec)))
             self.index.refresh(spec)
+            to_delete.append((spec, self._sync(spec)))
+            if self.report.counts[spec.model._meta.verbose_name_plural]["created"]:
+                self.index.refresh(spec)
             self._link_late_refs(spec)
             self.progress(f"{spec.model._meta.verbose_name_plural}: compared and written")
         for spec, pks in reversed(to_delete):
@@ -182,25 +186,25 @@ class Loader:
         """Create and update what differs; return the primary keys of rows no file has any more."""
         model = spec.model
         compared = [*spec.plain, *(f"{name}_id" for name in spec.refs)]
-        key_attnames = [model._meta.get_field(name).attname for name in spec.key]
-        # Compare plain values first; model instances are built only for what changes.
-        existing = {}
+        existing = dict(self.index.pk_by_key[model])
         # as the files would say them (text without trailing whitespace): an equal value is not rewritten
         normal = [spec.normalise(name) for name in compared]
-        for pk, *values in model.objects.values_list("pk", *key_attnames, *compared).order_by().iterator(5000):
-            key = self.index.key_from_values(spec, values[: len(key_attnames)])
-            current = [form(value) for form, value in zip(normal, values[len(key_attnames) :], strict=True)]
-            existing[key] = (pk, current)
+        rows = self.content.rows[model]
+        wanted = [existing[row.key] for row in rows if row.key in existing]
+        current = {}  # values of the records the files give, read for those only (a load may read a few files)
+        for start in range(0, len(wanted), CHUNK):
+            for pk, *values in model.objects.filter(pk__in=wanted[start : start + CHUNK]).values_list("pk", *compared):
+                current[pk] = [form(value) for form, value in zip(normal, values, strict=True)]
         created, updated = [], []
-        for row in self.content.rows[model]:
+        for row in rows:
             desired = self._desired(spec, row)
-            pk, current = existing.pop(row.key, (None, None))
+            pk = existing.pop(row.key, None)
             for name in self.plan.db_meta.get((model, row.key), ()):
                 if pk is not None:  # the position or date the database has stays (see sync._settle_meta)
-                    desired[name] = current[compared.index(name)]
+                    desired[name] = current[pk][compared.index(name)]
             if pk is None:
                 created.append((model(**desired), row))
-            elif any(value != desired[name] for name, value in zip(compared, current, strict=True)):
+            elif any(value != desired[name] for name, value in zip(compared, current[pk], strict=True)):
                 updated.append((pk, desired, row))
             else:
                 self.report.add(model, "unchanged")
@@ -210,7 +214,9 @@ class Loader:
         for obj, row in created + updated:
             self._validate(spec, obj, row)
         self._write(spec, [obj for obj, _ in created], [obj for obj, _ in updated], compared)
-        return [pk for key, (pk, _) in existing.items() if (model, key) not in self.plan.keep]
+        settled = self.plan.settled[model]
+        self.report.add(model, "unchanged", len(settled))
+        return [pk for key, pk in existing.items() if key not in settled and (model, key) not in self.plan.keep]
 
     @staticmethod
     def _apply(obj, desired, compared):
@@ -275,6 +281,32 @@ def _lock_loads():
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
 
 
+def _plan(directory, base, files, force, reset, now):
+    """(the files' rows read, the plan, the files not read): settled records left out (kb.content.unchanged).
+
+    When the load would delete a record, a settled record might refer to it: then every file is
+    read and every record compared, so the references are checked as they always were.
+    """
+    captured = {f"sources/{slug}.yaml" for slug, capture in source_captures().items() if capture.usable}
+    settling = Settling(base, load_file_hashes(directory), files, fingerprint, read=captured)
+    database = database_content(leave_out=settling.settles)
+    unread = settling.skipped()
+    content = read_content(directory, skip=unread)
+    plan = plan_load(_unsettled(content, settling.settled), base, database, force, reset, now, settling.settled)
+    if plan.removed and settling.any:
+        del database, plan
+        content = read_content(directory)
+        return content, plan_load(content, base, database_content(), force, reset, now), frozenset()
+    return content, plan, unread
+
+
+def _unsettled(content, settled):
+    left = ContentSet()
+    for model, rows in content.rows.items():
+        left.rows[model] = [row for row in rows if row.key not in settled[model]]
+    return left
+
+
 def load_content(directory, force=False, reset=False, progress=None):
     """Bring ``directory`` into the database, in one transaction, keeping the admin's work.
 
@@ -282,15 +314,16 @@ def load_content(directory, force=False, reset=False, progress=None):
     (unless ``force``); in both cases nothing is written. ``reset`` makes the database exactly
     the files, discarding (and reporting) every change made in the admin.
     """
-    content = read_content(directory)
     with transaction.atomic():
         _lock_loads()
         now = timezone.now()
-        plan = plan_load(content, load_base(directory), database_content(), force=force, reset=reset, now=now)
+        base, files = load_base(directory), file_hashes(directory)
+        content, plan, unread = _plan(directory, base, files, force, reset, now)
         if plan.refused:
             raise SyncConflictError(plan.conflicts)
         report = Loader(plan, progress=progress, now=now).run()
-        record_sync(directory, content, now, loaded=True)
+        rows = (row for spec in SPECS for row in content.rows[spec.model])
+        record_sync(directory, now, True, files, rows, base=base, unread=unread)
         verify_loaded(content)  # h10: excerpts checked against stored captures (kb/evidence/verification.py)
         if report.changed:
             content_changed(everything=True)  # cells compared with the database: only those that differ change
