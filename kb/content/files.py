@@ -6,6 +6,7 @@ own validation runs in the loader.
 """
 
 import datetime
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,6 +203,18 @@ class ContentSet:
 
 def show_key(key):
     return "/".join(show_key(part) if isinstance(part, tuple) else str(part) for part in key)
+
+
+def key_text(key):
+    """A natural key as one text (JSON), as the sync's base keeps it."""
+    return json.dumps(key, ensure_ascii=False, separators=(",", ":"))
+
+
+def key_from_text(text):
+    def tuples(value):
+        return tuple([tuples(part) if type(part) is list else part for part in value])
+
+    return tuples(json.loads(text))
 
 
 def flat_key(key):

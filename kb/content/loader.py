@@ -14,13 +14,22 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from kb.content.database import database_content
-from kb.content.files import ContentSet, read_content, show_key
+from kb.content.files import ContentSet, key_text, read_content, show_key
 from kb.content.schema import SPECS
-from kb.content.sync import SHOWN_CONFLICTS, fingerprint, load_base, load_file_hashes, plan_load, record_sync
+from kb.content.sync import (
+    SHOWN_CONFLICTS,
+    fingerprint,
+    load_base,
+    load_base_texts,
+    load_file_hashes,
+    plan_load,
+    record_sync,
+)
 from kb.content.unchanged import Settling, file_hashes
 from kb.content.yamlio import ContentError
 from kb.evidence.verification import source_captures, verify_loaded
@@ -32,6 +41,7 @@ logger = logging.getLogger("kb.content")
 
 CHANGE_REASON = "load_content"
 CHUNK = 1000  # primary keys per query
+FEW_WRITES = 1000  # records a load writes up to which it refreshes only what they touch
 LOCK_KEY = 0x6B625F6C6F6164  # "kb_load"
 
 
@@ -112,6 +122,7 @@ class Loader:
         self.index = KeyIndex()
         self.report = LoadReport(kept=plan.kept, discarded=plan.discarded)
         self.now = now or timezone.now()
+        self.written = defaultdict(list)  # model -> instances created or updated (not deleted)
 
     def run(self):
         to_delete = []
@@ -149,6 +160,7 @@ class Loader:
         for pk, desired, _ in changed:
             for attname, value in zip(attnames, desired, strict=True):
                 setattr(instances[pk], attname, value)
+        self.written[model] += instances.values()
         try:
             bulk_update_with_history(
                 list(instances.values()), model, list(spec.late_refs), batch_size=500,
@@ -216,7 +228,8 @@ class Loader:
         self._write(spec, [obj for obj, _ in created], [obj for obj, _ in updated], compared)
         settled = self.plan.settled[model]
         self.report.add(model, "unchanged", len(settled))
-        return [pk for key, pk in existing.items() if key not in settled and (model, key) not in self.plan.keep]
+        gone = [(key, pk) for key, pk in existing.items() if (model, key) not in self.plan.keep]
+        return [pk for key, pk in gone if key_text(key) not in settled] if settled else [pk for _, pk in gone]
 
     @staticmethod
     def _apply(obj, desired, compared):
@@ -251,6 +264,7 @@ class Loader:
             raise ContentError("content", 0, f"{spec.label}: the database refused the records: {error}") from error
         self.report.add(model, "created", len(created))
         self.report.add(model, "updated", len(updated))
+        self.written[model] += created + updated
 
 
 class SyncConflictError(ContentError):
@@ -281,30 +295,58 @@ def _lock_loads():
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
 
 
-def _plan(directory, base, files, force, reset, now):
-    """(the files' rows read, the plan, the files not read): settled records left out (kb.content.unchanged).
+def _plan(directory, files, force, reset, now):
+    """(the plan, the files' rows read, those not settled, their base): see kb.content.unchanged.
 
     When the load would delete a record, a settled record might refer to it: then every file is
     read and every record compared, so the references are checked as they always were.
     """
     captured = {f"sources/{slug}.yaml" for slug, capture in source_captures().items() if capture.usable}
-    settling = Settling(base, load_file_hashes(directory), files, fingerprint, read=captured)
+    settling = Settling(load_base_texts(directory), load_file_hashes(directory), files, fingerprint, read=captured)
     database = database_content(leave_out=settling.settles)
-    unread = settling.skipped()
-    content = read_content(directory, skip=unread)
-    plan = plan_load(_unsettled(content, settling.settled), base, database, force, reset, now, settling.settled)
+    base = settling.base()
+    read = read_content(directory, skip=settling.skipped(base))
+    content = _unsettled(read, settling.settled)
+    plan = plan_load(content, base, database, force, reset, now, settling.settled)
     if plan.removed and settling.any:
-        del database, plan
-        content = read_content(directory)
-        return content, plan_load(content, base, database_content(), force, reset, now), frozenset()
-    return content, plan, unread
+        del database, plan, content, base, settling, read
+        content, base = read_content(directory), load_base(directory)
+        return plan_load(content, base, database_content(), force, reset, now), content, content, base
+    return plan, read, content, base
 
 
 def _unsettled(content, settled):
     left = ContentSet()
     for model, rows in content.rows.items():
-        left.rows[model] = [row for row in rows if row.key not in settled[model]]
+        left.rows[model] = [row for row in rows if key_text(row.key) not in settled[model]]
     return left
+
+
+def _refresh(written, report):
+    """The read model's cells and the search documents the load's writes touch.
+
+    A load that only created or updated a few records (an edit) notes them as the admin's saves
+    would (kb.knowledge.signals, kb.site.search_index); a larger one, or one that deleted
+    records, has every cell compared and the search index rebuilt.
+    """
+    instances = [(model, obj) for model, objs in written.items() for obj in objs]
+    deleted = any(counts["deleted"] for counts in report.counts.values())
+    if deleted or len(instances) > FEW_WRITES or any(obj.pk is None for _, obj in instances):
+        content_changed(everything=True)  # cells compared with the database: only those that differ change
+        search_index.rebuild()
+        return
+    conditions = defaultdict(Q)
+    with bulk_write():
+        for model, obj in instances:
+            content_changed(sender=model, instance=obj)
+            for kind, condition in search_index.DEPENDANTS.get(model, _no_documents)(obj.pk):
+                conditions[kind] |= condition
+    for kind, condition in conditions.items():
+        search_index.refresh(kind, condition)
+
+
+def _no_documents(pk):
+    return []
 
 
 def load_content(directory, force=False, reset=False, progress=None):
@@ -317,17 +359,17 @@ def load_content(directory, force=False, reset=False, progress=None):
     with transaction.atomic():
         _lock_loads()
         now = timezone.now()
-        base, files = load_base(directory), file_hashes(directory)
-        content, plan, unread = _plan(directory, base, files, force, reset, now)
+        files = file_hashes(directory)
+        plan, read, content, base = _plan(directory, files, force, reset, now)
         if plan.refused:
             raise SyncConflictError(plan.conflicts)
-        report = Loader(plan, progress=progress, now=now).run()
+        loader = Loader(plan, progress=progress, now=now)
+        report = loader.run()
         rows = (row for spec in SPECS for row in content.rows[spec.model])
-        record_sync(directory, now, True, files, rows, base=base, unread=unread)
-        verify_loaded(content)  # h10: excerpts checked against stored captures (kb/evidence/verification.py)
+        record_sync(directory, now, True, files, rows, base=base)
+        verify_loaded(read)  # h10: excerpts checked against stored captures (kb/evidence/verification.py)
         if report.changed:
-            content_changed(everything=True)  # cells compared with the database: only those that differ change
-            search_index.rebuild()
+            _refresh(loader.written, report)
         # Checks that follow a write (e.g. excerpt verification) belong here, inside the transaction.
     logger.info(
         "load_content %s: %s",

@@ -34,10 +34,9 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
-from kb.content.files import ContentSet, show_key
+from kb.content.files import ContentSet, key_from_text, key_text, show_key
 from kb.content.schema import DATES as DATE_FIELDS
 from kb.content.schema import SPEC_BY_MODEL, SPECS, moment
-from kb.content.unchanged import file_of
 from kb.knowledge import models as m
 
 DATES = tuple(item.name for item in DATE_FIELDS)
@@ -49,10 +48,6 @@ FILE = "file"  # SyncRecord.model of a file's SHA-256 (its key: the file's path 
 
 def directory_path(directory):
     return str(Path(directory).resolve())
-
-
-def key_text(key):
-    return json.dumps(key, ensure_ascii=False, separators=(",", ":"))
 
 
 def _plain(value):
@@ -97,13 +92,19 @@ def load_base(directory):
     A directory never loaded or exported has an empty base: nothing is known of its past, so a
     record both sides hold differently is a conflict, and one only the database holds is kept.
     """
+    return {model: {key_from_text(text): base for text, base in bases.items()}
+            for model, bases in load_base_texts(directory).items()}  # fmt: skip
+
+
+def load_base_texts(directory):
+    """The base as load_base gives it, each key as its text (key_text): lighter, and read faster."""
     base = {spec.model: {} for spec in SPECS}
     by_label = {spec.model._meta.label_lower: spec.model for spec in SPECS}
     records = m.SyncRecord.objects.filter(directory__path=directory_path(directory)).exclude(model=FILE)
     for label, key, *values in records.values_list("model", "key", "fingerprint", "position", "added",
                                                    "changed").iterator(chunk_size=BATCH):  # fmt: skip
         if label in by_label:
-            base[by_label[label]][_key_from_text(key)] = Base(*values)
+            base[by_label[label]][key] = Base(*values)
     return base
 
 
@@ -111,13 +112,6 @@ def load_file_hashes(directory):
     """{relative path: SHA-256 of its bytes} of ``directory``'s files at its last load or export."""
     records = m.SyncRecord.objects.filter(directory__path=directory_path(directory), model=FILE)
     return dict(records.values_list("key", "fingerprint"))
-
-
-def _key_from_text(text):
-    def tuples(value):
-        return tuple(tuples(part) for part in value) if isinstance(value, list) else value
-
-    return tuples(json.loads(text))
 
 
 def bases_of(content):
@@ -128,13 +122,14 @@ def bases_of(content):
 COLUMNS = ("directory_id", "model", "key", "fingerprint", "position", "added", "changed")
 
 
-def record_sync(directory, when, loaded, files, rows, base=None, unread=frozenset()):
+def record_sync(directory, when, loaded, files, rows, base=None):
     """Remember what ``directory`` says now as the base of its next load, in one transaction.
 
     ``files`` holds the SHA-256 of each of its files ({relative path: hex}); ``rows`` the records
-    of the files read. Without ``base`` (an export) the whole base is written anew, in batches
-    as ``rows`` come. With ``base`` (a load: the records load_base gave) only what differs is
-    written; the records of the files in ``unread`` (not parsed, kb.content.unchanged) stay.
+    its files hold. Without ``base`` (an export) the whole base is written anew, in batches as
+    ``rows`` come. With ``base`` (a load: what load_base gave, settled records left out of both,
+    kb.content.unchanged) only what differs is written, and records of ``base`` not in ``rows``
+    are removed; the settled records' base stays as it is.
     """
     with transaction.atomic():
         sync_dir, _ = m.SyncDirectory.objects.get_or_create(path=directory_path(directory))
@@ -148,7 +143,7 @@ def record_sync(directory, when, loaded, files, rows, base=None, unread=frozense
             for path, sha in files.items():
                 writer.create(FILE, path, Base(sha, None, None, None))
         else:
-            _record_changes(writer, base, rows, unread)
+            _record_changes(writer, base, rows)
             old = load_file_hashes(directory)
             for path, sha in files.items():
                 if path not in old:
@@ -160,7 +155,7 @@ def record_sync(directory, when, loaded, files, rows, base=None, unread=frozense
         writer.flush()
 
 
-def _record_changes(writer, base, rows, unread):
+def _record_changes(writer, base, rows):
     seen = {model: set() for model in base}
     for row in rows:
         seen[row.model].add(row.key)
@@ -170,10 +165,9 @@ def _record_changes(writer, base, rows, unread):
         elif old != new:
             writer.update(row.model._meta.label_lower, key_text(row.key), new)
     for model, bases in base.items():
-        spec, label = SPEC_BY_MODEL[model], model._meta.label_lower
         for key in bases:
-            if key not in seen[model] and file_of(spec, key) not in unread:
-                writer.delete(label, key_text(key))
+            if key not in seen[model]:
+                writer.delete(model._meta.label_lower, key_text(key))
 
 
 class _Writer:
@@ -275,7 +269,7 @@ class Plan:
     conflicts: list = field(default_factory=list)  # Changes: both sides changed
     discarded: list = field(default_factory=list)  # Changes: admin work a --force load discards
     refused: bool = False  # conflicts and no --force: the load writes nothing
-    settled: dict = field(default_factory=dict)  # model -> keys neither side changed, left out (kb.content.unchanged)
+    settled: dict = field(default_factory=dict)  # model -> key texts of records neither side changed (unchanged.py)
     removed: bool = False  # a database record is not in the result (deleted, or kept deleted)
 
     def database_after(self, database):
@@ -296,8 +290,8 @@ def plan_load(content, base, database, force=False, reset=False, now=None, settl
     ``base`` is what this directory and the database agreed on at its last load or export
     (load_base): the files changed a record when they differ from it, the database when it
     differs from it. ``force`` settles conflicts for the files; ``reset`` also discards the
-    database's other changes. ``settled`` ({model: keys}) names records left out of ``content``
-    and ``database`` because neither side changed them: the database keeps them as they are.
+    database's other changes. ``settled`` ({model: key texts}) names records left out of all three
+    because neither side changed them (kb.content.unchanged): the database keeps them as they are.
     """
     now = now or timezone.now()
     force = force or reset
@@ -381,7 +375,7 @@ def _check_references(plan, target, admin_deleted, files, force):
         for spec in SPECS:
             for key, (side, row) in list(target[spec.model].items()):
                 for model, ref, name in _references(spec, row):
-                    if ref in target[model] or ref in plan.settled[model]:
+                    if ref in target[model] or key_text(ref) in plan.settled[model]:
                         continue
                     other = SPEC_BY_MODEL[model]
                     if side == "database":

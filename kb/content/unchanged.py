@@ -13,9 +13,9 @@ their parent (a subject's old slugs): those files are always read.
 """
 
 import hashlib
-from collections import Counter
 from pathlib import Path
 
+from kb.content.files import key_from_text, key_text
 from kb.content.schema import FILES, SPEC_BY_MODEL
 
 
@@ -63,44 +63,44 @@ def file_hashes(directory):
 
 
 class Settling:
-    """Which records of a load are settled, and which files must be read.
+    """Which records of a load are settled, and which files it must read.
 
-    ``records`` and ``files`` are the directory's base (kb.content.sync.load_base and
-    load_file_hashes); ``now`` the hashes of its files today; ``read`` files to read whatever
-    their hash. Give every database row to ``settles``; then ``skipped`` names the files not to read.
+    ``base`` is the directory's base with keys as texts (kb.content.sync.load_base_texts), ``files``
+    its files' hashes then (load_file_hashes), ``now`` their hashes today; ``read`` names files
+    read whatever their hash. Give every database row to ``settles`` (which takes settled records
+    out of ``base``); then ``skipped()`` names the files not to read and ``base()`` what is left.
     """
 
-    def __init__(self, records, files, now, fingerprint, read=frozenset()):
-        self.records = records
+    def __init__(self, base, files, now, fingerprint, read=frozenset()):
+        self.texts = base
         self.fingerprint = fingerprint
         self.unchanged = {
             path for path, sha in now.items() if files.get(path) == sha and skippable(path) and path not in read
         }
-        self.expected = Counter()  # unchanged file -> its records in the base
-        for model, bases in records.items():
-            spec = SPEC_BY_MODEL[model]
-            for key in bases:
-                path = file_of(spec, key)
-                if path in self.unchanged:
-                    self.expected[path] += 1
-        self.found = Counter()  # unchanged file -> its records settled
-        self.settled = {model: set() for model in records}
+        self.settled = {model: set() for model in base}  # key texts
 
     def settles(self, spec, row):
         """True when ``row`` (the database's) is settled: its file unchanged, its content the base's."""
-        path = file_of(spec, row.key)
-        if path not in self.unchanged:
+        if file_of(spec, row.key) not in self.unchanged:
             return False
-        base = self.records[spec.model].get(row.key)
+        text = key_text(row.key)
+        base = self.texts[spec.model].get(text)
         if base is None or base.fingerprint != self.fingerprint(row):
             return False
-        self.settled[spec.model].add(row.key)
-        self.found[path] += 1
+        del self.texts[spec.model][text]
+        self.settled[spec.model].add(text)
         return True
 
-    def skipped(self):
-        """Unchanged files whose every record is settled: not read."""
-        return {path for path in self.unchanged if self.found[path] == self.expected[path]}
+    def base(self):
+        """The base of the records not settled: {model: {key: Base}}."""
+        return {
+            model: {key_from_text(text): base for text, base in bases.items()} for model, bases in self.texts.items()
+        }
+
+    def skipped(self, base):
+        """Unchanged files all of whose records in ``base`` are settled: not read."""
+        read = {file_of(SPEC_BY_MODEL[model], key) for model, bases in base.items() for key in bases}
+        return self.unchanged - read
 
     @property
     def any(self):
