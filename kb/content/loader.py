@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import ProtectedError, Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -170,8 +170,14 @@ class Loader:
             raise ContentError("content", 0, f"{spec.label}: the database refused the records: {error}") from error
 
     def _delete(self, model, pks):
-        with bulk_write():
-            model.objects.filter(pk__in=pks).delete()
+        try:
+            with bulk_write():
+                model.objects.filter(pk__in=pks).delete()
+        except ProtectedError as error:
+            kept = ", ".join(sorted(str(obj) for obj in error.protected_objects)[:5])
+            raise ContentError(
+                "content", 0, f"the files delete {model._meta.verbose_name_plural} that records still refer to: {kept}"
+            ) from None
         # Deletion history comes from signals, which cannot be told who deleted: say it was the load.
         model.history.model.objects.filter(
             history_type="-", id__in=pks, history_date__gte=self.now, history_change_reason__isnull=True
