@@ -13,8 +13,13 @@ from kb.content.schema import FILES, SPECS, Ref
 CHUNK = 5000
 
 
-def database_content():
-    """Every content record in the database as a ContentSet (row origins name the database)."""
+def database_content(leave_out=None):
+    """Every content record in the database as a ContentSet (row origins name the database).
+
+    ``leave_out(spec, row)``, when given, is asked about each row as it is read: a row it answers
+    True for is not kept (a load's settled records, kb.content.unchanged), and the rows kept keep
+    the database's ``order`` rather than being numbered as the files would.
+    """
     content = ContentSet()
     keys = {}  # model -> {pk: natural key}
     for spec in SPECS:
@@ -28,11 +33,14 @@ def database_content():
         key_refs = [keys[spec.key_refs[name]] if name in spec.key_refs else None for name in spec.key]
         refs = [keys[f.type.target] if isinstance(f.type, Ref) else None for f in fields]
         parent_keys = keys[spec.refs[spec.parent]] if parent else None
-        by_pk, late_ids, rows = {}, [], content.rows[spec.model]
+        rows, width = content.rows[spec.model], len(key_columns)
+        by_pk = keys[spec.model] = {}
+        if late:  # references to the same model: every row's key first
+            for pk, *values in spec.model.objects.order_by().values_list("pk", *key_columns).iterator(CHUNK):
+                by_pk[pk] = _key(key_refs, values)
         queryset = spec.model.objects.order_by().values_list("pk", *key_columns, *columns, *extra, *late)
-        width = len(key_columns)
         for pk, *values in queryset.iterator(chunk_size=CHUNK):
-            key = tuple(part if ref is None else ref[part] for ref, part in zip(key_refs, values, strict=False))
+            key = _key(key_refs, values)
             found = {}
             for item, ref, value in zip(fields, refs, values[width:], strict=False):
                 if ref is None:
@@ -44,16 +52,19 @@ def database_content():
                 found[spec.parent] = parent_keys[rest[0]]
             if len(extra) > len(parent):
                 found["order"] = rest[len(parent)]
-            if late:
-                late_ids.append((found, rest[len(extra) :]))
-            by_pk[pk] = key
-            rows.append(Row(spec.model, key, found, "database", 0, f"{spec.label} {key!r}"))
-        keys[spec.model] = by_pk
-        for found, ids in late_ids:
-            for name, value in zip(spec.late, ids, strict=True):
+            for name, value in zip(spec.late, rest[len(extra) :], strict=True):
                 found[name] = None if value is None else by_pk[value]
-    _number_positions(content)
+            by_pk[pk] = key
+            row = Row(spec.model, key, found, "database", 0, f"{spec.label} {key!r}")
+            if leave_out is None or not leave_out(spec, row):
+                rows.append(row)
+    if leave_out is None:
+        _number_positions(content)
     return content
+
+
+def _key(key_refs, values):
+    return tuple(part if ref is None else ref[part] for ref, part in zip(key_refs, values, strict=False))
 
 
 def _number_positions(content):

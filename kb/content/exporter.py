@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from kb.content.database import database_content
 from kb.content.files import file_rows, nested_rows
-from kb.content.schema import FILES, Block, Field
+from kb.content.schema import FILES, SPECS, Block, Field
 from kb.content.sync import record_sync
+from kb.content.unchanged import digest
 from kb.content.yamlio import dump_yaml
 
 EMPTY = (None, "", [], {})
@@ -64,13 +65,16 @@ def export_content(directory):
     for file_type in FILES:
         if file_type.folder:
             (directory / file_type.folder).mkdir(parents=True, exist_ok=True)
+    hashes = {}  # what the next load compares the files with (kb.content.unchanged)
     for relative, text in content_files(content):
         paths.add(relative)
         path = directory / relative
-        if path.exists() and path.read_text(encoding="utf-8") == text:
+        data = text.encode()
+        hashes[relative] = digest(data)
+        if path.exists() and path.read_bytes() == data:
             unchanged.append(path)
             continue
-        path.write_text(text, encoding="utf-8")
+        path.write_bytes(data)
         written.append(path)
     for file_type in FILES:
         folder = directory / file_type.folder
@@ -78,5 +82,5 @@ def export_content(directory):
             if path.exists() and str(path.relative_to(directory)) not in paths:
                 path.unlink()
                 removed.append(path)
-    record_sync(directory, content, synced, loaded=False)
+    record_sync(directory, synced, False, hashes, (row for spec in SPECS for row in content.rows[spec.model]))
     return written, unchanged, removed

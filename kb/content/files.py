@@ -6,6 +6,7 @@ own validation runs in the loader.
 """
 
 import datetime
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,6 +205,18 @@ def show_key(key):
     return "/".join(show_key(part) if isinstance(part, tuple) else str(part) for part in key)
 
 
+def key_text(key):
+    """A natural key as one text (JSON), as the sync's base keeps it."""
+    return json.dumps(key, ensure_ascii=False, separators=(",", ":"))
+
+
+def key_from_text(text):
+    def tuples(value):
+        return tuple([tuples(part) if type(part) is list else part for part in value])
+
+    return tuples(json.loads(text))
+
+
 def flat_key(key):
     for part in key:
         if isinstance(part, tuple):
@@ -266,8 +279,11 @@ def _mapping_file(path, label):
     return data
 
 
-def read_content(directory):
-    """Read every content file under ``directory`` into a ContentSet, or raise ContentError."""
+def read_content(directory, skip=frozenset()):
+    """Read every content file under ``directory`` into a ContentSet, or raise ContentError.
+
+    Files named in ``skip`` (paths relative to ``directory``) are not parsed (kb.content.unchanged).
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise ContentError(directory, 0, "no such content directory")
@@ -289,7 +305,8 @@ def read_content(directory):
         else:
             paths = [path for path in [directory / file_type.path] if path.exists()]
         for path in paths:
-            content.extend(read_file(file_type, path, label(path)))
+            if path.relative_to(directory).as_posix() not in skip:
+                content.extend(read_file(file_type, path, label(path)))
     return content
 
 

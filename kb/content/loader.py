@@ -14,15 +14,25 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import ProtectedError, Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from kb.content.database import database_content
-from kb.content.files import read_content, show_key
+from kb.content.files import ContentSet, key_text, read_content, show_key
 from kb.content.schema import SPECS
-from kb.content.sync import SHOWN_CONFLICTS, load_base, plan_load, record_sync
+from kb.content.sync import (
+    SHOWN_CONFLICTS,
+    fingerprint,
+    load_base,
+    load_base_texts,
+    load_file_hashes,
+    plan_load,
+    record_sync,
+)
+from kb.content.unchanged import Settling, file_hashes
 from kb.content.yamlio import ContentError
-from kb.evidence.verification import verify_loaded
+from kb.evidence.verification import source_captures, verify_loaded
 from kb.knowledge import models as m
 from kb.knowledge.signals import bulk_write, content_changed
 from kb.site import search_index
@@ -30,6 +40,8 @@ from kb.site import search_index
 logger = logging.getLogger("kb.content")
 
 CHANGE_REASON = "load_content"
+CHUNK = 1000  # primary keys per query
+FEW_WRITES = 1000  # records a load writes up to which it refreshes only what they touch
 LOCK_KEY = 0x6B625F6C6F6164  # "kb_load"
 
 
@@ -110,12 +122,15 @@ class Loader:
         self.index = KeyIndex()
         self.report = LoadReport(kept=plan.kept, discarded=plan.discarded)
         self.now = now or timezone.now()
+        self.written = defaultdict(list)  # model -> instances created or updated (not deleted)
 
     def run(self):
         to_delete = []
         for spec in SPECS:
-            to_delete.append((spec, self._sync(spec)))
             self.index.refresh(spec)
+            to_delete.append((spec, self._sync(spec)))
+            if self.report.counts[spec.model._meta.verbose_name_plural]["created"]:
+                self.index.refresh(spec)
             self._link_late_refs(spec)
             self.progress(f"{spec.model._meta.verbose_name_plural}: compared and written")
         for spec, pks in reversed(to_delete):
@@ -145,6 +160,7 @@ class Loader:
         for pk, desired, _ in changed:
             for attname, value in zip(attnames, desired, strict=True):
                 setattr(instances[pk], attname, value)
+        self.written[model] += instances.values()
         try:
             bulk_update_with_history(
                 list(instances.values()), model, list(spec.late_refs), batch_size=500,
@@ -154,8 +170,14 @@ class Loader:
             raise ContentError("content", 0, f"{spec.label}: the database refused the records: {error}") from error
 
     def _delete(self, model, pks):
-        with bulk_write():
-            model.objects.filter(pk__in=pks).delete()
+        try:
+            with bulk_write():
+                model.objects.filter(pk__in=pks).delete()
+        except ProtectedError as error:
+            kept = ", ".join(sorted(str(obj) for obj in error.protected_objects)[:5])
+            raise ContentError(
+                "content", 0, f"the files delete {model._meta.verbose_name_plural} that records still refer to: {kept}"
+            ) from None
         # Deletion history comes from signals, which cannot be told who deleted: say it was the load.
         model.history.model.objects.filter(
             history_type="-", id__in=pks, history_date__gte=self.now, history_change_reason__isnull=True
@@ -182,25 +204,25 @@ class Loader:
         """Create and update what differs; return the primary keys of rows no file has any more."""
         model = spec.model
         compared = [*spec.plain, *(f"{name}_id" for name in spec.refs)]
-        key_attnames = [model._meta.get_field(name).attname for name in spec.key]
-        # Compare plain values first; model instances are built only for what changes.
-        existing = {}
+        existing = dict(self.index.pk_by_key[model])
         # as the files would say them (text without trailing whitespace): an equal value is not rewritten
         normal = [spec.normalise(name) for name in compared]
-        for pk, *values in model.objects.values_list("pk", *key_attnames, *compared).order_by().iterator(5000):
-            key = self.index.key_from_values(spec, values[: len(key_attnames)])
-            current = [form(value) for form, value in zip(normal, values[len(key_attnames) :], strict=True)]
-            existing[key] = (pk, current)
+        rows = self.content.rows[model]
+        wanted = [existing[row.key] for row in rows if row.key in existing]
+        current = {}  # values of the records the files give, read for those only (a load may read a few files)
+        for start in range(0, len(wanted), CHUNK):
+            for pk, *values in model.objects.filter(pk__in=wanted[start : start + CHUNK]).values_list("pk", *compared):
+                current[pk] = [form(value) for form, value in zip(normal, values, strict=True)]
         created, updated = [], []
-        for row in self.content.rows[model]:
+        for row in rows:
             desired = self._desired(spec, row)
-            pk, current = existing.pop(row.key, (None, None))
+            pk = existing.pop(row.key, None)
             for name in self.plan.db_meta.get((model, row.key), ()):
                 if pk is not None:  # the position or date the database has stays (see sync._settle_meta)
-                    desired[name] = current[compared.index(name)]
+                    desired[name] = current[pk][compared.index(name)]
             if pk is None:
                 created.append((model(**desired), row))
-            elif any(value != desired[name] for name, value in zip(compared, current, strict=True)):
+            elif any(value != desired[name] for name, value in zip(compared, current[pk], strict=True)):
                 updated.append((pk, desired, row))
             else:
                 self.report.add(model, "unchanged")
@@ -210,7 +232,10 @@ class Loader:
         for obj, row in created + updated:
             self._validate(spec, obj, row)
         self._write(spec, [obj for obj, _ in created], [obj for obj, _ in updated], compared)
-        return [pk for key, (pk, _) in existing.items() if (model, key) not in self.plan.keep]
+        settled = self.plan.settled[model]
+        self.report.add(model, "unchanged", len(settled))
+        gone = [(key, pk) for key, pk in existing.items() if (model, key) not in self.plan.keep]
+        return [pk for key, pk in gone if key_text(key) not in settled] if settled else [pk for _, pk in gone]
 
     @staticmethod
     def _apply(obj, desired, compared):
@@ -245,6 +270,7 @@ class Loader:
             raise ContentError("content", 0, f"{spec.label}: the database refused the records: {error}") from error
         self.report.add(model, "created", len(created))
         self.report.add(model, "updated", len(updated))
+        self.written[model] += created + updated
 
 
 class SyncConflictError(ContentError):
@@ -275,6 +301,60 @@ def _lock_loads():
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
 
 
+def _plan(directory, files, force, reset, now):
+    """(the plan, the files' rows read, those not settled, their base): see kb.content.unchanged.
+
+    When the load would delete a record, a settled record might refer to it: then every file is
+    read and every record compared, so the references are checked as they always were.
+    """
+    captured = {f"sources/{slug}.yaml" for slug, capture in source_captures().items() if capture.usable}
+    settling = Settling(load_base_texts(directory), load_file_hashes(directory), files, fingerprint, read=captured)
+    database = database_content(leave_out=settling.settles)
+    base = settling.base()
+    read = read_content(directory, skip=settling.skipped(base))
+    content = _unsettled(read, settling.settled)
+    plan = plan_load(content, base, database, force, reset, now, settling.settled)
+    if plan.removed and settling.any:
+        del database, plan, content, base, settling, read
+        content, base = read_content(directory), load_base(directory)
+        return plan_load(content, base, database_content(), force, reset, now), content, content, base
+    return plan, read, content, base
+
+
+def _unsettled(content, settled):
+    left = ContentSet()
+    for model, rows in content.rows.items():
+        left.rows[model] = [row for row in rows if key_text(row.key) not in settled[model]]
+    return left
+
+
+def _refresh(written, report):
+    """The read model's cells and the search documents the load's writes touch.
+
+    A load that only created or updated a few records (an edit) notes them as the admin's saves
+    would (kb.knowledge.signals, kb.site.search_index); a larger one, or one that deleted
+    records, has every cell compared and the search index rebuilt.
+    """
+    instances = [(model, obj) for model, objs in written.items() for obj in objs]
+    deleted = any(counts["deleted"] for counts in report.counts.values())
+    if deleted or len(instances) > FEW_WRITES or any(obj.pk is None for _, obj in instances):
+        content_changed(everything=True)  # cells compared with the database: only those that differ change
+        search_index.rebuild()
+        return
+    conditions = defaultdict(Q)
+    with bulk_write():
+        for model, obj in instances:
+            content_changed(sender=model, instance=obj)
+            for kind, condition in search_index.DEPENDANTS.get(model, _no_documents)(obj.pk):
+                conditions[kind] |= condition
+    for kind, condition in conditions.items():
+        search_index.refresh(kind, condition)
+
+
+def _no_documents(pk):
+    return []
+
+
 def load_content(directory, force=False, reset=False, progress=None):
     """Bring ``directory`` into the database, in one transaction, keeping the admin's work.
 
@@ -282,19 +362,20 @@ def load_content(directory, force=False, reset=False, progress=None):
     (unless ``force``); in both cases nothing is written. ``reset`` makes the database exactly
     the files, discarding (and reporting) every change made in the admin.
     """
-    content = read_content(directory)
     with transaction.atomic():
         _lock_loads()
         now = timezone.now()
-        plan = plan_load(content, load_base(directory), database_content(), force=force, reset=reset, now=now)
+        files = file_hashes(directory)
+        plan, read, content, base = _plan(directory, files, force, reset, now)
         if plan.refused:
             raise SyncConflictError(plan.conflicts)
-        report = Loader(plan, progress=progress, now=now).run()
-        record_sync(directory, content, now, loaded=True)
-        verify_loaded(content)  # h10: excerpts checked against stored captures (kb/evidence/verification.py)
+        loader = Loader(plan, progress=progress, now=now)
+        report = loader.run()
+        rows = (row for spec in SPECS for row in content.rows[spec.model])
+        record_sync(directory, now, True, files, rows, base=base)
+        verify_loaded(read)  # h10: excerpts checked against stored captures (kb/evidence/verification.py)
         if report.changed:
-            content_changed(everything=True)  # cells compared with the database: only those that differ change
-            search_index.rebuild()
+            _refresh(loader.written, report)
         # Checks that follow a write (e.g. excerpt verification) belong here, inside the transaction.
     logger.info(
         "load_content %s: %s",

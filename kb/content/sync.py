@@ -34,7 +34,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
-from kb.content.files import ContentSet, show_key
+from kb.content.files import ContentSet, key_from_text, key_text, show_key
 from kb.content.schema import DATES as DATE_FIELDS
 from kb.content.schema import SPEC_BY_MODEL, SPECS, moment
 from kb.knowledge import models as m
@@ -43,14 +43,11 @@ DATES = tuple(item.name for item in DATE_FIELDS)
 META_FIELDS = ("order", *DATES)  # position and dates: not part of the fingerprint
 SHOWN_CONFLICTS = 50
 BATCH = 5000  # base rows written per statement
+FILE = "file"  # SyncRecord.model of a file's SHA-256 (its key: the file's path in the directory)
 
 
 def directory_path(directory):
     return str(Path(directory).resolve())
-
-
-def key_text(key):
-    return json.dumps(key, ensure_ascii=False, separators=(",", ":"))
 
 
 def _plain(value):
@@ -95,26 +92,26 @@ def load_base(directory):
     A directory never loaded or exported has an empty base: nothing is known of its past, so a
     record both sides hold differently is a conflict, and one only the database holds is kept.
     """
-    return _records(m.SyncDirectory.objects.filter(path=directory_path(directory)).first())
+    return {model: {key_from_text(text): base for text, base in bases.items()}
+            for model, bases in load_base_texts(directory).items()}  # fmt: skip
 
 
-def _records(known):
+def load_base_texts(directory):
+    """The base as load_base gives it, each key as its text (key_text): lighter, and read faster."""
     base = {spec.model: {} for spec in SPECS}
-    if known is None:
-        return base
     by_label = {spec.model._meta.label_lower: spec.model for spec in SPECS}
-    for label, key, *values in known.records.values_list("model", "key", "fingerprint", "position", "added",
-                                                          "changed").iterator(chunk_size=5000):  # fmt: skip
+    records = m.SyncRecord.objects.filter(directory__path=directory_path(directory)).exclude(model=FILE)
+    for label, key, *values in records.values_list("model", "key", "fingerprint", "position", "added",
+                                                   "changed").iterator(chunk_size=BATCH):  # fmt: skip
         if label in by_label:
-            base[by_label[label]][_key_from_text(key)] = Base(*values)
+            base[by_label[label]][key] = Base(*values)
     return base
 
 
-def _key_from_text(text):
-    def tuples(value):
-        return tuple(tuples(part) for part in value) if isinstance(value, list) else value
-
-    return tuples(json.loads(text))
+def load_file_hashes(directory):
+    """{relative path: SHA-256 of its bytes} of ``directory``'s files at its last load or export."""
+    records = m.SyncRecord.objects.filter(directory__path=directory_path(directory), model=FILE)
+    return dict(records.values_list("key", "fingerprint"))
 
 
 def bases_of(content):
@@ -122,59 +119,101 @@ def bases_of(content):
     return {spec.model: {row.key: base_of(row) for row in content.rows[spec.model]} for spec in SPECS}
 
 
-def record_sync(directory, content, when, loaded):
-    """Remember what ``directory`` says now (``content``) as the base of its next load.
+COLUMNS = ("directory_id", "model", "key", "fingerprint", "position", "added", "changed")
 
-    Written with plain SQL in batches, in one transaction: a base holds a row per record
-    (300,000 for 100,000 claims).
+
+def record_sync(directory, when, loaded, files, rows, base=None):
+    """Remember what ``directory`` says now as the base of its next load, in one transaction.
+
+    ``files`` holds the SHA-256 of each of its files ({relative path: hex}); ``rows`` the records
+    its files hold. Without ``base`` (an export) the whole base is written anew, in batches as
+    ``rows`` come. With ``base`` (a load: what load_base gave, settled records left out of both,
+    kb.content.unchanged) only what differs is written, and records of ``base`` not in ``rows``
+    are removed; the settled records' base stays as it is.
     """
     with transaction.atomic():
-        _record_sync(directory, content, when, loaded)
+        sync_dir, _ = m.SyncDirectory.objects.get_or_create(path=directory_path(directory))
+        setattr(sync_dir, "loaded" if loaded else "exported", when)
+        sync_dir.save(update_fields=["loaded" if loaded else "exported"])
+        writer = _Writer(sync_dir.pk)
+        if base is None:
+            m.SyncRecord.objects.filter(directory=sync_dir).delete()
+            for row in rows:
+                writer.create(row.model._meta.label_lower, key_text(row.key), base_of(row))
+            for path, sha in files.items():
+                writer.create(FILE, path, Base(sha, None, None, None))
+        else:
+            _record_changes(writer, base, rows)
+            old = load_file_hashes(directory)
+            for path, sha in files.items():
+                if path not in old:
+                    writer.create(FILE, path, Base(sha, None, None, None))
+                elif old.pop(path) != sha:
+                    writer.update(FILE, path, Base(sha, None, None, None))
+            for path in old:
+                writer.delete(FILE, path)
+        writer.flush()
 
 
-def _record_sync(directory, content, when, loaded):
-    sync_dir, _ = m.SyncDirectory.objects.get_or_create(path=directory_path(directory))
-    setattr(sync_dir, "loaded" if loaded else "exported", when)
-    sync_dir.save(update_fields=["loaded" if loaded else "exported"])
-    existing = {
-        (label, key): (pk, Base(*values))
-        for pk, label, key, *values in sync_dir.records.values_list(
-            "pk", "model", "key", "fingerprint", "position", "added", "changed"
-        ).iterator(chunk_size=5000)
-    }
-    fields = {f.name: f for f in m.SyncRecord._meta.fields}
+def _record_changes(writer, base, rows):
+    seen = {model: set() for model in base}
+    for row in rows:
+        seen[row.model].add(row.key)
+        new, old = base_of(row), base[row.model].get(row.key)
+        if old is None:
+            writer.create(row.model._meta.label_lower, key_text(row.key), new)
+        elif old != new:
+            writer.update(row.model._meta.label_lower, key_text(row.key), new)
+    for model, bases in base.items():
+        for key in bases:
+            if key not in seen[model]:
+                writer.delete(model._meta.label_lower, key_text(key))
 
-    def column(name, value):
-        return fields[name].get_db_prep_value(value, connection)
 
-    created, updated = [], []
-    for model, bases in bases_of(content).items():
-        label = model._meta.label_lower
-        for key, base in bases.items():
-            text = key_text(key)
-            pk, old = existing.pop((label, text), (None, None))
-            values = [base.fingerprint, base.position, column("added", base.added), column("changed", base.changed)]
-            if pk is None:
-                created.append([sync_dir.pk, label, text, *values])
-            elif old != base:
-                updated.append([*values, pk])
-    quote = connection.ops.quote_name
-    table = quote(m.SyncRecord._meta.db_table)
-    names = ["directory_id", "model", "key", "fingerprint", "position", "added", "changed"]
-    with connection.cursor() as cursor:
-        for start in range(0, len(created), BATCH):
-            cursor.executemany(
-                f"INSERT INTO {table} ({', '.join(map(quote, names))}) VALUES ({', '.join(['%s'] * len(names))})",
-                created[start : start + BATCH],
-            )
-        for start in range(0, len(updated), BATCH):
-            cursor.executemany(
-                f"UPDATE {table} SET {', '.join(f'{quote(n)} = %s' for n in names[3:])} WHERE {quote('id')} = %s",
-                updated[start : start + BATCH],
-            )
-    gone = [pk for pk, _ in existing.values()]
-    for start in range(0, len(gone), 1000):
-        m.SyncRecord.objects.filter(pk__in=gone[start : start + 1000]).delete()
+class _Writer:
+    """Base records written with plain SQL, BATCH at a time (a base holds 300,000 rows for 100,000 claims)."""
+
+    def __init__(self, directory_id):
+        self.directory_id = directory_id
+        self.pending = {"create": [], "update": [], "delete": []}
+        fields = {f.name: f for f in m.SyncRecord._meta.fields}
+        self.prepare = fields["added"].get_db_prep_value  # the same for "changed"
+        quote = connection.ops.quote_name
+        table = quote(m.SyncRecord._meta.db_table)
+        where = f"{quote('directory_id')} = %s AND {quote('model')} = %s AND {quote('key')} = %s"
+        self.sql = {
+            "create": f"INSERT INTO {table} ({', '.join(map(quote, COLUMNS))}) VALUES ({', '.join(['%s'] * 7)})",
+            "update": f"UPDATE {table} SET {', '.join(f'{quote(n)} = %s' for n in COLUMNS[3:])} WHERE {where}",
+            "delete": f"DELETE FROM {table} WHERE {where}",
+        }
+
+    def _values(self, base):
+        return [base.fingerprint, base.position, self.prepare(base.added, connection),
+                self.prepare(base.changed, connection)]  # fmt: skip
+
+    def create(self, label, key, base):
+        self._add("create", [self.directory_id, label, key, *self._values(base)])
+
+    def update(self, label, key, base):
+        self._add("update", [*self._values(base), self.directory_id, label, key])
+
+    def delete(self, label, key):
+        self._add("delete", [self.directory_id, label, key])
+
+    def _add(self, what, values):
+        self.pending[what].append(values)
+        if len(self.pending[what]) >= BATCH:
+            self._write(what)
+
+    def _write(self, what):
+        if self.pending[what]:
+            with connection.cursor() as cursor:
+                cursor.executemany(self.sql[what], self.pending[what])
+            self.pending[what] = []
+
+    def flush(self):
+        for what in ("delete", "update", "create"):
+            self._write(what)
 
 
 # Planning a load -----------------------------------------------------------------------
@@ -230,6 +269,8 @@ class Plan:
     conflicts: list = field(default_factory=list)  # Changes: both sides changed
     discarded: list = field(default_factory=list)  # Changes: admin work a --force load discards
     refused: bool = False  # conflicts and no --force: the load writes nothing
+    settled: dict = field(default_factory=dict)  # model -> key texts of records neither side changed (unchanged.py)
+    removed: bool = False  # a database record is not in the result (deleted, or kept deleted)
 
     def database_after(self, database):
         """What the database holds once this plan is written: {model: {key: row}} (see kb.content.loader)."""
@@ -243,18 +284,19 @@ class Plan:
         return after
 
 
-def plan_load(content, base, database, force=False, reset=False, now=None):
+def plan_load(content, base, database, force=False, reset=False, now=None, settled=None):
     """Decide, record by record, what a load of ``content`` does to the database (see the module's table).
 
     ``base`` is what this directory and the database agreed on at its last load or export
     (load_base): the files changed a record when they differ from it, the database when it
     differs from it. ``force`` settles conflicts for the files; ``reset`` also discards the
-    database's other changes.
+    database's other changes. ``settled`` ({model: key texts}) names records left out of all three
+    because neither side changed them (kb.content.unchanged): the database keeps them as they are.
     """
     now = now or timezone.now()
     force = force or reset
     files, db = rows_by_key(content), rows_by_key(database)
-    plan = Plan(ContentSet())
+    plan = Plan(ContentSet(), settled=settled or {spec.model: set() for spec in SPECS})
     target = {spec.model: {} for spec in SPECS}  # key -> ("files", row) | ("database", row)
     admin_deleted = {spec.model: {} for spec in SPECS}  # key -> files row of a record deleted in the admin only
     for spec in SPECS:
@@ -289,6 +331,7 @@ def plan_load(content, base, database, force=False, reset=False, now=None):
                     if f:
                         target[model][key] = ("files", f)
     _check_references(plan, target, admin_deleted, files, force)
+    plan.removed = any(key not in target[model] for model, rows in db.items() for key in rows)
     if plan.conflicts and not force:
         plan.refused = True
         return plan
@@ -332,7 +375,7 @@ def _check_references(plan, target, admin_deleted, files, force):
         for spec in SPECS:
             for key, (side, row) in list(target[spec.model].items()):
                 for model, ref, name in _references(spec, row):
-                    if ref in target[model]:
+                    if ref in target[model] or key_text(ref) in plan.settled[model]:
                         continue
                     other = SPEC_BY_MODEL[model]
                     if side == "database":

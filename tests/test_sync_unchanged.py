@@ -1,0 +1,99 @@
+"""A load parses only the files that changed since the base (kb.content.unchanged), deciding as if it read all."""
+
+import shutil
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from kb.content import files
+from kb.content.schema import SPEC_BY_MODEL
+from kb.content.unchanged import file_of
+from kb.knowledge import models as m
+
+pytestmark = pytest.mark.django_db
+
+
+def load(directory, *args):
+    out = StringIO()
+    call_command("load_content", str(directory), *args, stdout=out, stderr=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def content(tmp_path, fixture_content_dir):
+    target = tmp_path / "content"
+    shutil.copytree(fixture_content_dir, target)
+    load(target)
+    return target
+
+
+@pytest.fixture
+def parsed(monkeypatch):
+    """The files each load parses, relative to the content directory."""
+    seen = []
+    original = files.read_file
+
+    def spy(file_type, path, label):
+        seen.append(f"{path.parent.name}/{path.name}" if file_type.folder else path.name)
+        return original(file_type, path, label)
+
+    monkeypatch.setattr(files, "read_file", spy)
+    return seen
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_a_load_of_unchanged_files_parses_only_those_always_read(content, parsed):
+    assert "Nothing changed." in load(content)
+    # subjects/ nest old slugs not keyed by their subject, so they are always read; nothing else is
+    assert parsed and all(path.startswith("subjects/") for path in parsed), parsed
+
+
+def test_a_load_after_an_edit_parses_that_file_and_writes_its_record_only(content, parsed):
+    edit(content / "claims" / "alpha.yaml", "cell: Widget engine built in", "cell: Widget engine, built in")
+    history = m.Claim.history.count()
+    out = load(content)
+    assert "claims: 0 created, 1 updated, 0 deleted" in out
+    assert "claims/alpha.yaml" in parsed and "claims/beta.yaml" not in parsed
+    assert m.Claim.history.count() == history + 1
+    assert m.Claim.objects.get(subject__slug="alpha", key="widgets").cell == "Widget engine, built in"
+    parsed.clear()
+    assert "Nothing changed." in load(content)
+    assert "claims/alpha.yaml" not in parsed
+
+
+def test_an_admin_change_to_a_record_of_an_unchanged_file_is_kept_and_its_file_read(content, parsed):
+    claim = m.Claim.objects.get(subject__slug="beta", key="widgets")
+    claim.cell = "Changed in the admin"
+    claim.save()
+    out = load(content)
+    assert "changed in the admin" in out
+    assert "claims/beta.yaml" in parsed and "claims/alpha.yaml" not in parsed
+    claim.refresh_from_db()
+    assert claim.cell == "Changed in the admin"
+
+
+def test_files_deleting_what_an_unread_file_refers_to_stop_the_load(content):
+    """claims/alpha.yaml is unchanged, but refers to the dimension dimensions.yaml no longer has."""
+    text = (content / "dimensions.yaml").read_text()
+    (content / "dimensions.yaml").write_text(text.split("- slug: operations")[0])
+    claims = m.Claim.objects.count()
+    with pytest.raises(CommandError, match=r"delete dimensions that records still refer to: Alpha · Start-up time"):
+        load(content)
+    assert m.Dimension.objects.filter(slug="startup").exists()
+    assert m.Claim.objects.count() == claims
+
+
+def test_every_record_has_the_file_its_key_names():
+    claim = SPEC_BY_MODEL[m.Claim]
+    evidence = SPEC_BY_MODEL[m.Evidence]
+    assert file_of(claim, (("alpha",), "widgets")) == "claims/alpha.yaml"
+    assert file_of(evidence, ((("alpha",), "widgets"), (("sample",), "quote"))) == "claims/alpha.yaml"
+    assert file_of(SPEC_BY_MODEL[m.Excerpt], (("sample",), "quote")) == "sources/sample.yaml"
+    assert file_of(SPEC_BY_MODEL[m.Dimension], ("startup",)) == "dimensions.yaml"
+    assert file_of(SPEC_BY_MODEL[m.SubjectAlias], ("old",)) is None  # not keyed by its subject: always read
