@@ -23,6 +23,9 @@ class CellVersionQuerySet(models.QuerySet):
     def of_subjects(self, subject_ids):
         return self.filter(subject_id__in=list(subject_ids))
 
+    def of_dimensions(self, dimension_ids):
+        return self.filter(dimension_id__in=list(dimension_ids))
+
 
 class CellVersion(models.Model):
     """One version of one cell, with everything a reader sees of it.
