@@ -118,8 +118,8 @@ def subject_detail(request, slug):
     table = ComparisonTable([subject], cells)
     relations = SubjectRelation.objects.filter(subject=subject).select_related("target")
     related_from = SubjectRelation.objects.filter(target=subject).select_related("subject")
-    peers = Subject.objects.filter(kind=subject.kind_id).exclude(pk=subject.pk).order_by("name")
-    coverage = Coverage.load()
+    peers = list(Subject.objects.filter(kind=subject.kind_id).exclude(pk=subject.pk).order_by("name"))
+    coverage = Coverage.load(subjects=[subject.pk, *(peer.pk for peer in peers)])  # only the answers it compares
     suggestions = [
         {"subject": item.subjects[1], "url": compare_url(item.subjects), "shared": item.shared, "enough": item.enough}
         for item in coverage.suggest(subject, peers)
