@@ -55,6 +55,7 @@ class CellVersion(models.Model):
         ordering = ["subject_id", "dimension_id", "valid_from"]
         indexes = [
             models.Index(fields=["subject_id", "valid_to"], name="cellversion_subject_open_idx"),
+            models.Index(fields=["dimension_id", "valid_to"], name="cellversion_dimension_open_idx"),
             models.Index(fields=["subject_id", "dimension_id", "valid_from"], name="cellversion_cell_idx"),
             models.Index(fields=["valid_from"], name="cellversion_from_idx"),
             models.Index(fields=["valid_to"], name="cellversion_to_idx"),
