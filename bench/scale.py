@@ -30,6 +30,7 @@ PAGES = {
     "/subjects/": "/subjects/",
     "/dimensions/": "/dimensions/",
     "subject page (Flask)": "/subjects/flask/",
+    "dimension page (Flexibility)": "/dimensions/flexibility/",
     "search ?q=template": "/search/?q=template",
     "feed: recent claims": "/feeds/claims/",
     "feed: a subject (Flask)": "/feeds/subjects/flask/",

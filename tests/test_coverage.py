@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from kb.comparison.coverage import ENOUGH_SHARED, enough_shared
+from kb.comparison.coverage import ENOUGH_SHARED, Coverage, enough_shared
 from kb.knowledge.models import Claim, ContentVersion, Dimension, DimensionGroup, Status, Subject, SubjectKind
 
 
@@ -100,3 +100,15 @@ def test_pinned_summary_counts_of_the_dimensions_compared(client, coverage_kb):
     assert response.status_code == 200, response.redirect_chain
     html = response.content.decode()
     assert "<strong>Zebra</strong> answers 2 of 3 compared dimensions" in html
+
+
+def test_coverage_of_some_subjects_is_the_same_for_them(coverage_kb):
+    """A subject's page reads only its kind's answers (kb.comparison.coverage.Coverage.load(subjects=...))."""
+    everything = Coverage.load()
+    subjects = list(Subject.objects.order_by("pk")[:2])
+    some = Coverage.load(subjects=[subject.pk for subject in subjects])
+    assert some.dimension_count == everything.dimension_count and some.enough == everything.enough
+    assert set(some.answered) <= {subject.pk for subject in subjects}
+    for subject in subjects:
+        assert some.answered.get(subject.pk) == everything.answered.get(subject.pk)
+    assert any(some.answered.values())

@@ -85,12 +85,12 @@ def test_one_definition_of_contested_serves_the_table_and_the_dimension_page(cli
     claims = list(m.Claim.objects.filter(subject__slug="alpha", dimension__slug="widgets").prefetch_related("evidence"))
     assert not is_contested(claims, evidence_of=lambda claim: claim.evidence.all())
     html = client.get(reverse("kb:dimension", args=["widgets"])).content.decode()
-    assert "Sources disagree" not in html
+    assert "cmp-cell--contested" not in html and "Contested</span>" not in html
     old = m.Claim.objects.get(key="old-widgets")
     old.outdated, old.outdated_since, old.superseded_by = False, "", None
     old.save()  # through the model, as the admin does: cached pages go
     html = client.get(reverse("kb:dimension", args=["widgets"])).content.decode()
-    assert "Sources disagree" in html
+    assert '<td id="widgets--alpha" class="cmp-cell--contested">' in html and "Contested</span>" in html
 
 
 def test_exports_keep_outdated_claims_with_their_status(client, sample_kb):

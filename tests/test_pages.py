@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from kb.knowledge.models import Claim, Source, Status, Subject
+from kb.knowledge.signals import content_changed
 
 # HTML checks shared by the page tests (and imported by test_urls_smoke) ------------
 
@@ -206,8 +207,11 @@ def test_subject_page_shows_published_claims_by_dimension_in_group_order(client,
     assert html.index("Widget engine built in") < html.index("Slow to start")
     assert "Fast enough to start" not in html
     assert "Draft preview" not in html
-    # The contradicted start-up cell is marked as contested, with a word, not a colour only.
-    assert "Sources disagree" in html
+    # The contradicted start-up cell is marked as contested, with a word, not a colour only (the
+    # comparisons' cell, drawn by the one cell template).
+    startup = re.search(r'<td id="startup--alpha".*?</td>', html).group(0)
+    assert 'class="cmp-cell--contested"' in startup and "Contested</span>" in startup
+    assert "Contested</span>" not in re.search(r'<td id="widgets--alpha".*?</td>', html).group(0)
     assert "Built in" in html and "badge--built-in" in html
     # Quotes and compare links.
     assert "Alpha ships a widget engine in the box." in html
@@ -442,5 +446,6 @@ def test_404_page_is_styled_and_has_one_h1(client, sample_kb):
 
 def test_published_status_is_the_only_public_one(client, sample_kb):
     Claim.objects.filter(subject__slug="beta").update(status=Status.REVIEW)
+    content_changed()  # as every bulk writer does after writing around the signals
     assert client.get(reverse("kb:claim", args=["beta", "widgets"])).status_code == 404
     assert "Widgets via plugins" not in client.get(reverse("kb:dimension", args=["widgets"])).content.decode()

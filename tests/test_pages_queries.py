@@ -22,10 +22,12 @@ from kb.knowledge.models import (
 PINNED = [
     ("kb:home", [], 6),  # featured comparisons and their subjects: 2 (3 with a former slug)
     ("kb:subject-list", [], 4),  # the page's size, its rows, their claim counts
-    # + the coverage: every dimension with the subjects answering it (kb.comparison.coverage), one query
-    ("kb:subject", ["alpha"], 8 + 1),
-    ("kb:subject", ["beta"], 8 + 1),
+    # + the coverage: every dimension with the subjects answering it (kb.comparison.coverage), one query;
+    # its cells are the read model's, one query (kb.comparison.page_cells)
+    ("kb:subject", ["alpha"], 7 + 1),
+    ("kb:subject", ["beta"], 7 + 1),
     ("kb:dimension-list", [], 4),
+    # the dimension, its cells (one query), the kinds' order, its siblings
     ("kb:dimension", ["startup"], 5),
     ("kb:dimension", ["widgets"], 5),
     # + its public history: versions, evidence versions, their excerpts, the comparison linked (the featured

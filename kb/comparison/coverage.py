@@ -8,9 +8,9 @@ that exist. The README's readers' site section says the same. One query whatever
 
 from dataclasses import dataclass
 
-from django.db.models import FilteredRelation, Q
+from django.db.models import BigIntegerField, FilteredRelation, Q, Value
 
-from kb.knowledge.models import Dimension, Status
+from kb.knowledge.models import Claim, Dimension, Status
 
 ENOUGH_SHARED = 25
 
@@ -43,8 +43,20 @@ class Coverage:
         self.enough = enough_shared(self.dimension_count)
 
     @classmethod
-    def load(cls):
-        """One query: every dimension, with each subject that answers it (None when none does)."""
+    def load(cls, subjects=None):
+        """One query: every dimension, with each subject that answers it (None when none does).
+
+        ``subjects``: only these subjects' answers (their ids): a subject's page needs its own and its
+        peers', read through the claims' subject index, not the whole knowledge base's.
+        """
+        if subjects is not None:
+            every_dimension = Dimension.objects.order_by().annotate(nobody=Value(None, output_field=BigIntegerField()))
+            answers = Claim.objects.filter(status=Status.PUBLISHED, outdated=False, subject_id__in=list(subjects))
+            return cls(
+                every_dimension.values_list("pk", "nobody").union(
+                    answers.order_by().values_list("dimension_id", "subject_id")
+                )
+            )
         pairs = (
             Dimension.objects.annotate(
                 answer=FilteredRelation("claims", condition=Q(claims__status=Status.PUBLISHED, claims__outdated=False))

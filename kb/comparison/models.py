@@ -23,6 +23,9 @@ class CellVersionQuerySet(models.QuerySet):
     def of_subjects(self, subject_ids):
         return self.filter(subject_id__in=list(subject_ids))
 
+    def of_dimensions(self, dimension_ids):
+        return self.filter(dimension_id__in=list(dimension_ids))
+
 
 class CellVersion(models.Model):
     """One version of one cell, with everything a reader sees of it.
@@ -52,6 +55,7 @@ class CellVersion(models.Model):
         ordering = ["subject_id", "dimension_id", "valid_from"]
         indexes = [
             models.Index(fields=["subject_id", "valid_to"], name="cellversion_subject_open_idx"),
+            models.Index(fields=["dimension_id", "valid_to"], name="cellversion_dimension_open_idx"),
             models.Index(fields=["subject_id", "dimension_id", "valid_from"], name="cellversion_cell_idx"),
             models.Index(fields=["valid_from"], name="cellversion_from_idx"),
             models.Index(fields=["valid_to"], name="cellversion_to_idx"),

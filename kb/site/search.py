@@ -11,7 +11,8 @@ of :mod:`kb.site.search_index` (one per public object; titles weigh more than bo
 
 - PostgreSQL: ``to_tsquery('english', …)`` (built by ``prefix_tsquery``) on the generated ``vector`` column (GIN
   index), ranked with ``ts_rank_cd``, highlighted with ``ts_headline``;
-- SQLite: the FTS5 table ``kb_search_fts`` (porter stemmer, ``"word" *`` prefixes), ranked with ``bm25()``,
+- SQLite: the FTS5 table ``kb_search_fts`` (porter stemmer, ``"word" *`` prefixes, dropped where the index's
+  vocabulary ``kb_search_vocab`` says they add no term: see ``_fts5_query_sql``), ranked with ``bm25()``,
   highlighted with ``highlight()`` and ``snippet()``;
 - anything else: every word as a case-insensitive substring of the documents.
 
@@ -37,6 +38,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from kb.knowledge.models import Claim, Dimension, Excerpt, SearchDocument, Snippet, Subject, SynonymGroup
+from kb.site.fts5_tokens import tokens
 from kb.site.search_index import document_id_range
 
 MAX_QUERY_LENGTH = 200
@@ -229,10 +231,57 @@ def _fts5_query(terms):
     return " AND ".join(parts)  # explicit: FTS5 takes no implicit AND after a parenthesised group
 
 
+def _fts5_query_sql(terms):
+    """SQL (with its parameters) whose value is :func:`_fts5_query`'s, minus the prefixes that add nothing.
+
+    FTS5 reads a prefix word (``"word" *``) by copying the doclist of every term it begins, once per
+    cursor: at 100,000 claims a common word costs a millisecond a cursor. Where the index's vocabulary
+    (``kb_search_vocab``) holds no other term beginning with the word's stem (kb.site.fts5_tokens), the
+    prefix matches exactly what the word does, so the word goes in as itself: same rows, same ranks,
+    same highlights.
+    """
+
+    def word(term):
+        quoted = '"{}"'.format(term.replace('"', '""'))
+        if len(term) < MIN_PREFIX:
+            return "%s", [quoted]
+        stems = tokens(term)
+        if len(stems) != 1:
+            return "%s", [quoted + " *"]
+        stem = stems[0]
+        return (
+            "CASE WHEN EXISTS (SELECT 1 FROM kb_search_vocab WHERE term > %s AND term < %s) THEN %s ELSE %s END",
+            [stem, stem + "\U0010ffff", quoted + " *", quoted],
+        )
+
+    pieces, params = [], []
+
+    def add(sql, values=()):
+        pieces.append(sql)
+        params.extend(values)
+
+    for number, alternatives in enumerate(_alternatives(terms)):
+        if number:
+            add("%s", [" AND "])  # explicit: FTS5 takes no implicit AND after a parenthesised group
+        if len(alternatives) > 1:
+            add("%s", ["("])
+        for index, term in enumerate(alternatives):
+            if index:
+                add("%s", [" OR "])
+            add(*word(term))
+        if len(alternatives) > 1:
+            add("%s", [")"])
+    return " || ".join(pieces), params
+
+
 def _sqlite(connection, terms, limit):
-    """One statement: per kind (a rowid range of the FTS5 table), rank CANDIDATES with bm25, then highlight the top."""
-    match = _fts5_query(terms)
-    ranked, highlights, params = [], [], []
+    """One statement: per kind (a rowid range of the FTS5 table), rank CANDIDATES with bm25, then highlight the top.
+
+    The FTS5 query is worked out once, in the statement (:func:`_fts5_query_sql`), and each cursor reads it.
+    """
+    match_sql, params = _fts5_query_sql(terms)
+    match = "(SELECT text FROM query)"
+    ranked, highlights = [], []
     for position, group in enumerate(GROUPS):
         low, high = document_id_range(group.kind)
         ranked.append(
@@ -240,11 +289,10 @@ def _sqlite(connection, terms, limit):
                   SELECT {position} AS position, c.id, c.object_id, c.score FROM (
                     SELECT d.id, d.object_id, bm25(kb_search_fts, 10.0, 1.0) AS score
                     FROM kb_search_fts CROSS JOIN kb_searchdocument d ON d.id = kb_search_fts.rowid
-                    WHERE kb_search_fts MATCH %s AND kb_search_fts.rowid BETWEEN %s AND %s AND d.public
-                    LIMIT %s) c
-                  ORDER BY c.score, c.id LIMIT %s)"""
+                    WHERE kb_search_fts MATCH {match} AND kb_search_fts.rowid BETWEEN {low} AND {high} AND d.public
+                    LIMIT {CANDIDATES}) c
+                  ORDER BY c.score, c.id LIMIT {int(limit)})"""
         )
-        params += [match, low, high, CANDIDATES, limit]
     for position in range(len(GROUPS)):
         # The rowid range of this kind's top hits keeps FTS5 on a short stretch of its index
         # (an empty one when the kind has none: FTS5 reads NULL bounds as no bounds at all).
@@ -253,13 +301,13 @@ def _sqlite(connection, terms, limit):
                        highlight(kb_search_fts, 0, char(2), char(3)) AS title,
                        snippet(kb_search_fts, 1, char(2), char(3), '…', {SNIPPET_WORDS}) AS snippet
                 FROM kb_search_fts CROSS JOIN top ON top.id = +kb_search_fts.rowid
-                WHERE kb_search_fts MATCH %s AND top.position = {position}
+                WHERE kb_search_fts MATCH {match} AND top.position = {position}
                   AND kb_search_fts.rowid BETWEEN (SELECT coalesce(min(id), 1) FROM top WHERE position = {position})
                                               AND (SELECT coalesce(max(id), 0) FROM top WHERE position = {position})"""
         )
-        params.append(match)
     sql = f"""
-        WITH top AS MATERIALIZED ({" UNION ALL ".join(ranked)})
+        WITH query AS MATERIALIZED (SELECT {match_sql} AS text),
+        top AS MATERIALIZED ({" UNION ALL ".join(ranked)})
         SELECT position, object_id, title, snippet FROM ({" UNION ALL ".join(highlights)})
         ORDER BY position, score, object_id"""
     with connection.cursor() as cursor:

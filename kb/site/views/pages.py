@@ -2,13 +2,14 @@
 
 Every view runs a fixed number of queries whatever the amount of content
 (tests/test_pages_queries.py pins the counts): rows are loaded with
-select_related/prefetch_related and grouped in Python, templates only read.
+select_related/prefetch_related and grouped in Python, templates only read. The
+cells of a subject's and a dimension's page are the comparisons' own, read from
+the read model (kb.comparison.page_cells) and printed as drawn.
 Readers see published claims only; staff asking for ``?preview=1`` also see drafts
 on subject and claim pages (kb.site.preview).
 """
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
 
 from django import forms
 from django.db.models import Count, Prefetch
@@ -18,15 +19,15 @@ from django.urls import reverse
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
-from kb.comparison.cell import is_contested
 from kb.comparison.coverage import Coverage
+from kb.comparison.page_cells import dimension_cells, preview_cells, subject_cells
+from kb.comparison.table import ComparisonTable
 from kb.evidence.run_records import excerpt_context, run_record
 from kb.evidence.states import capture_status
 from kb.knowledge.featured import featured_comparisons
 from kb.knowledge.models import (
     Claim,
     Dimension,
-    DimensionGroup,
     Evidence,
     Excerpt,
     Snippet,
@@ -34,13 +35,14 @@ from kb.knowledge.models import (
     Status,
     Subject,
     SubjectAlias,
+    SubjectKind,
     SubjectRelation,
     Task,
 )
 from kb.site import listings, site_url
 from kb.site.claim_history import claim_history
 from kb.site.jinja2 import FORM_RENDERER
-from kb.site.preview import wants_preview
+from kb.site.preview import PREVIEW_PARAM, wants_preview
 
 RECENT_CHANGES = 10
 DESCRIPTION_LENGTH = 30  # words
@@ -62,40 +64,6 @@ def _alias_redirect(slug, viewname, *rest):
     if alias is None:
         raise Http404("No such subject.")
     return redirect(reverse(viewname, args=[alias.subject.slug, *rest]), permanent=True)
-
-
-# Grouping helpers ----------------------------------------------------------------
-
-
-@dataclass
-class DimensionClaims:
-    dimension: Dimension
-    claims: list = field(default_factory=list)
-
-    @property
-    def contested(self):
-        return is_contested(self.claims, evidence_of=lambda claim: claim.evidence.all())
-
-
-@dataclass
-class GroupClaims:
-    group: DimensionGroup
-    dimensions: list = field(default_factory=list)
-
-
-def group_by_dimension(claims):
-    """Claims (with dimension__group loaded) as [GroupClaims] in display order."""
-    claims = sorted(
-        claims,
-        key=lambda c: (c.dimension.group.order, c.dimension.group.name, c.dimension.order, c.dimension.name, c.order),
-    )
-    groups = OrderedDict()
-    for claim in claims:
-        group = groups.setdefault(claim.dimension.group_id, GroupClaims(claim.dimension.group))
-        if not group.dimensions or group.dimensions[-1].dimension.pk != claim.dimension_id:
-            group.dimensions.append(DimensionClaims(claim.dimension))
-        group.dimensions[-1].claims.append(claim)
-    return list(groups.values())
 
 
 # Home ----------------------------------------------------------------------------
@@ -145,11 +113,13 @@ def subject_detail(request, slug):
     if subject is None:
         return _alias_redirect(slug, "kb:subject")
     preview = wants_preview(request)
-    claims = Claim.objects.visible(preview).filter(subject=subject).with_evidence()
+    # Its column of the comparisons: the read model's cells (a staff preview's, with drafts, drawn now).
+    cells = preview_cells(subject.pk, f"{PREVIEW_PARAM}=1") if preview else subject_cells(subject.pk)
+    table = ComparisonTable([subject], cells)
     relations = SubjectRelation.objects.filter(subject=subject).select_related("target")
     related_from = SubjectRelation.objects.filter(target=subject).select_related("subject")
-    peers = Subject.objects.filter(kind=subject.kind_id).exclude(pk=subject.pk).order_by("name")
-    coverage = Coverage.load()
+    peers = list(Subject.objects.filter(kind=subject.kind_id).exclude(pk=subject.pk).order_by("name"))
+    coverage = Coverage.load(subjects=[subject.pk, *(peer.pk for peer in peers)])  # only the answers it compares
     suggestions = [
         {"subject": item.subjects[1], "url": compare_url(item.subjects), "shared": item.shared, "enough": item.enough}
         for item in coverage.suggest(subject, peers)
@@ -169,7 +139,7 @@ def subject_detail(request, slug):
             "og_type": "article",
             "subject": subject,
             "preview": preview,
-            "groups": group_by_dimension(claims),
+            "blocks": table.blocks(table.rows),
             "relations": relations,
             "related_from": related_from,
             "peers": [peer for peer in suggestions if peer["enough"]],
@@ -202,16 +172,12 @@ def dimension_list(request):
 
 def dimension_detail(request, slug):
     dimension = get_object_or_404(Dimension.objects.select_related("group"), slug=slug)
-    claims = (
-        Claim.objects.published()
-        .filter(dimension=dimension)
-        .with_evidence()
-        .select_related("subject__kind")
-        .order_by("subject__kind__order", "subject__name", "order", "key")
+    # Its row of the comparisons: every subject's cell from the read model, subjects by kind, then name.
+    kind_order = dict(SubjectKind.objects.values_list("name", "order"))
+    cells = sorted(
+        dimension_cells(dimension.pk),
+        key=lambda cell: (kind_order.get(cell.subject.kind, 0), cell.subject.kind, cell.subject.name),
     )
-    by_subject = OrderedDict()
-    for claim in claims:
-        by_subject.setdefault(claim.subject_id, DimensionClaims(dimension)).claims.append(claim)
     siblings = Dimension.objects.filter(group=dimension.group_id).order_by("order", "name")
     return render(
         request,
@@ -223,7 +189,7 @@ def dimension_detail(request, slug):
             ),
             "nav_section": "dimensions",
             "dimension": dimension,
-            "rows": list(by_subject.values()),
+            "cells": cells,
             "siblings": siblings,
         },
     )
