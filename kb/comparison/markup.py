@@ -10,6 +10,7 @@ import hashlib
 from functools import cache
 
 from django.template import engines
+from markupsafe import Markup
 
 from kb.comparison.marks import Marks
 
@@ -19,10 +20,8 @@ TEMPLATES = ("kb/includes/compare_cell.html", "includes/claims.html")
 @cache
 def _macros():
     env = engines["jinja2"].env
-    return (
-        env.get_template(TEMPLATES[0]).module.cell,
-        env.get_template(TEMPLATES[1]).module.citation,
-    )
+    cells = env.get_template(TEMPLATES[0]).module
+    return cells.cell, env.get_template(TEMPLATES[1]).module.citation, cells.empty
 
 
 @cache
@@ -38,7 +37,7 @@ def markup_key():
 
 def draw(cells):
     """{index: html} for ``cells`` (kb.comparison.cell.Cell with claims), as a list of strings in order."""
-    cell_macro, citation_macro = _macros()
+    cell_macro, citation_macro, _empty = _macros()
     citations = {}
 
     def cite(excerpt, stance=None):
@@ -49,3 +48,10 @@ def draw(cells):
         return markup
 
     return [str(cell_macro(cell, cite, Marks)) for cell in cells]
+
+
+def join_row(cells):
+    """The cells of a table row as the table prints them, one a line: the kept markup of a cell with claims,
+    the ``empty`` macro's for a cell without."""
+    empty = _macros()[2]
+    return Markup("".join([f"{cell.html or empty(cell)}\n" for cell in cells]))

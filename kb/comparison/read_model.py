@@ -225,17 +225,21 @@ def check():
 
 
 def redraw(records):
-    """Draw again the records (CellVersion) whose markup was drawn with other templates; saved when possible."""
+    """Draw again the records (CellVersion) whose markup was drawn with other templates; saved when possible.
+
+    Returns the records drawn again (their ``html`` is the new markup, even where it could not be saved).
+    """
     key = markup_key()
     stale = [record for record in records if record.markup_key != key]
     if not stale:
-        return
+        return stale
     for record, html in zip(stale, draw([Cell.from_data(json.loads(record.data)) for record in stale]), strict=True):
         record.html, record.markup_key = html, key
     try:
         CellVersion.objects.bulk_update(stale, ["html", "markup_key"], batch_size=BATCH)
     except DatabaseError:  # a read-only replica: the page is right, the record is redrawn next time
         logger.warning("could not keep %d redrawn cells", len(stale), exc_info=True)
+    return stale
 
 
 def rebuild_after_migrate(sender, using="default", **kwargs):

@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from kb.comparison.cell import Cell, SubjectRecord
 from kb.comparison.cell_memo import columns, memo
-from kb.comparison.markup import draw, markup_key
+from kb.comparison.markup import draw, join_row, markup_key
 from kb.comparison.models import CellVersion, SubjectColumn
 from kb.comparison.read_model import column_digest, redraw
 from kb.comparison.snapshot import cells_of_subjects
@@ -210,6 +210,11 @@ class Row:
         self.source_slugs = frozenset().union(*(cell.source_slugs for cell in cells))
 
     @property
+    def cells_html(self):
+        """The row's cells drawn, joined as the table prints them (kb.comparison.markup.join_row)."""
+        return join_row(self.cells)
+
+    @property
     def claimed_count(self):
         """How many of the compared subjects have a current claim on this dimension."""
         return sum(1 for cell in self.cells if cell.has_current)
@@ -324,21 +329,22 @@ class ComparisonTable:
 
 
 def _cells_by_digest(addresses, key):
-    """Cells for [(subject id, digest, markup key)] rows: from the memo, the rest in one query (redrawn if stale)."""
-    stale = [digest for _subject_id, digest, drawn_with in addresses if drawn_with != key]
-    if stale:
-        redraw(CellVersion.objects.filter(digest__in=stale))
-    found = memo.get_many([(digest, key) for _subject_id, digest, _drawn_with in addresses])
-    missing = [digest for _subject_id, digest, _drawn_with in addresses if (digest, key) not in found]
-    if missing:
-        read = {
-            (digest, key): Cell(json.loads(facts), Markup(html))
-            for digest, facts, html in CellVersion.objects.filter(digest__in=missing).values_list(
-                "digest", "facts", "html"
-            )
-        }
-        memo.set_many(read)
-        found.update(read)
+    """Cells for [(subject id, digest, markup key, pk)] rows: from the memo, the rest in one query by primary key
+    (redrawn if drawn with other templates). {(digest, markup key): Cell}."""
+    found = memo.get_many([(digest, key) for _subject_id, digest, _drawn_with, _pk in addresses])
+    missing = {pk: drawn_with for _subject_id, digest, drawn_with, pk in addresses if (digest, key) not in found}
+    if not missing:
+        return found
+    stale = [pk for pk, drawn_with in missing.items() if drawn_with != key]
+    redrawn = {record.pk: record.html for record in redraw(CellVersion.objects.filter(pk__in=stale))} if stale else {}
+    read = {
+        (digest, key): Cell(json.loads(facts), Markup(redrawn.get(pk, html)))
+        for pk, digest, facts, html in CellVersion.objects.filter(pk__in=list(missing)).values_list(
+            "pk", "digest", "facts", "html"
+        )
+    }
+    memo.set_many(read)
+    found.update(read)
     return found
 
 
@@ -357,9 +363,9 @@ def stored_cells(subject_ids, version=None, *, with_data=False):
             redraw(CellVersion.objects.filter(pk__in=[row[0] for row in rows if row[3] != key]))
             rows = list(records.values_list("pk", "facts", "html", "markup_key", "data"))
         return [Cell(json.loads(facts), Markup(html), data) for _pk, facts, html, _key, data in rows]
-    addresses = list(records.values_list("subject_id", "digest", "markup_key"))
+    addresses = list(records.values_list("subject_id", "digest", "markup_key", "pk"))
     found = _cells_by_digest(addresses, key)
-    return [found[digest, key] for _subject_id, digest, _drawn_with in addresses]
+    return [found[address[1], key] for address in addresses]
 
 
 def readers_cells(subject_ids, state):
@@ -385,11 +391,11 @@ def readers_cells(subject_ids, state):
             at = min(known[subject_id][0], state.generation)
             condition |= Q(subject_id=subject_id, valid_from__lte=at) & (Q(valid_to__isnull=True) | Q(valid_to__gt=at))
         addresses = list(
-            CellVersion.objects.filter(condition).order_by().values_list("subject_id", "digest", "markup_key")
+            CellVersion.objects.filter(condition).order_by().values_list("subject_id", "digest", "markup_key", "pk")
         )
         cells = _cells_by_digest(addresses, key)
         read = {subject_id: [] for subject_id in wanted}
-        for subject_id, digest, _drawn_with in addresses:
+        for subject_id, digest, _drawn_with, _pk in addresses:
             read[subject_id].append((digest, cells[digest, key]))
         kept = {}
         for subject_id, pairs in read.items():
