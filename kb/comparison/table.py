@@ -195,19 +195,29 @@ def split_spec(spec):
 
 
 class Row:
-    """One dimension across the compared subjects."""
+    """One dimension across the compared subjects. What only the filters and the open data ask (whether the
+    subjects differ, the support levels, the sources) is worked out when asked."""
 
-    __slots__ = ("cells", "contested", "differs", "dimension", "dimension_url", "group", "source_slugs", "supports")
+    __slots__ = ("cells", "contested", "dimension", "dimension_url", "group")
 
     def __init__(self, dimension, dimension_url, cells):
         self.dimension = dimension
         self.dimension_url = dimension_url
         self.group = dimension.group
         self.cells = cells
-        self.differs = _differs(cells)
-        self.contested = any(cell.contested for cell in cells)
-        self.supports = frozenset().union(*(cell.supports for cell in cells))
-        self.source_slugs = frozenset().union(*(cell.source_slugs for cell in cells))
+        self.contested = any([cell.contested for cell in cells])
+
+    @property
+    def differs(self):
+        return _differs(self.cells)
+
+    @property
+    def supports(self):
+        return frozenset().union(*[cell.supports for cell in self.cells])
+
+    @property
+    def source_slugs(self):
+        return frozenset().union(*[cell.source_slugs for cell in self.cells])
 
     @property
     def cells_html(self):
@@ -272,9 +282,10 @@ class ComparisonTable:
     def __init__(self, subjects, cells, *, version=None, dimension_count=None):
         self.subjects = list(subjects)
         self.version = version
-        by_key = {(cell.subject.pk, cell.dimension.pk): cell for cell in cells}
+        self.cells = cells = list(cells)
+        by_key = {cell.key: cell for cell in cells}
         # The header names each subject as its cells did at this version (a pinned page never changes).
-        shown = {cell.subject.pk: cell.subject for cell in by_key.values()}
+        shown = {key[0]: cell.subject for key, cell in by_key.items()}
         subject_url = _url_pattern("kb:subject")
         self.columns = []
         for subject in self.subjects:
@@ -282,12 +293,13 @@ class ComparisonTable:
             name, slug = (record.name, record.slug) if record else (subject.name, subject.slug)
             kind = record.kind if record else subject.kind.name
             self.columns.append(Column(subject.pk, slug, name, kind, subject_url(slug)))
-        dimensions = {cell.dimension.pk: cell.dimension for cell in by_key.values()}
+        dimensions = {key[1]: cell.dimension for key, cell in by_key.items()}
         dimension_url = _url_pattern("kb:dimension")
         records = [SubjectRecord(column.pk, column.slug, column.name, column.kind) for column in self.columns]
         self.rows = []
         for dimension in sorted(dimensions.values(), key=lambda each: (each.sort_key, each.pk)):
-            row_cells = [by_key.get((record.pk, dimension.pk)) or Cell.empty(record, dimension) for record in records]
+            pk = dimension.pk
+            row_cells = [by_key.get((record.pk, pk)) or Cell.empty(record, dimension) for record in records]
             self.rows.append(Row(dimension, dimension_url(dimension.slug), row_cells))
         self.empty_dimension_count = (dimension_count - len(self.rows)) if dimension_count is not None else 0
         # Every dimension there is when known (not on a pinned page), else the rows with a claim.
@@ -296,8 +308,7 @@ class ComparisonTable:
     @property
     def content_date(self):
         """The latest content date of the table's published claims (kb.comparison.citation), or None."""
-        dates = [cell.content_date for row in self.rows for cell in row.cells if cell.content_date]
-        return max(dates) if dates else None
+        return max([cell.content_date for cell in self.cells if cell.content_date], default=None)
 
     @cached_property
     def groups(self):
