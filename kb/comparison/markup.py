@@ -54,4 +54,6 @@ def join_row(cells):
     """The cells of a table row as the table prints them, one a line: the kept markup of a cell with claims,
     the ``empty`` macro's for a cell without."""
     empty = _macros()[2]
-    return Markup("".join([f"{cell.html or empty(cell)}\n" for cell in cells]))
+    parts = [cell.html or empty(cell) for cell in cells]
+    parts.append("")  # each cell ends its line
+    return Markup("\n".join(parts))
