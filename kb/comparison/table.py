@@ -389,10 +389,7 @@ def readers_cells(subject_ids, state):
     most three otherwise.
     """
     key = markup_key()
-    found_columns = SubjectColumn.objects.filter(subject_id__in=list(subject_ids))
-    known = {subject_id: (at, digest) for subject_id, at, digest in found_columns.values_list(
-        "subject_id", "changed_at", "digest"
-    )}  # fmt: skip
+    known = SubjectColumn.objects.addresses(subject_ids)
     names = {subject_id: ("column", digest, key) for subject_id, (_at, digest) in known.items()}
     found = columns.get_many(list(names.values()))
     wanted = [subject_id for subject_id in known if names[subject_id] not in found]
