@@ -19,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kb.comparison.filters import ComparisonFilter
+from kb.comparison.markup import CellsByReference
 from kb.comparison.table import build_table
 from kb.knowledge import models as m
 from kb.knowledge.signals import content_changed
@@ -148,6 +149,20 @@ def test_more_dimensions_do_not_add_queries(client, django_assert_num_queries):
 
 
 @pytest.mark.django_db
+def test_the_cells_an_edit_drew_are_not_read_back(client, django_assert_num_queries):
+    """After an editor's write, this process has the cells it drew (by content address): the page reads which
+    records are in force for the changed column, not the cells again."""
+    slugs = make_kb(subjects=3, dimensions=12)
+    assert client.get(compare_path(slugs)).status_code == 200
+    claim = m.Claim.objects.filter(subject__slug=slugs[0], status=m.Status.PUBLISHED).order_by("pk").first()
+    claim.cell = "Edited"
+    claim.save()
+    with django_assert_num_queries(READER_QUERIES + FRAME_QUERIES + 1):
+        response = client.get(compare_path(slugs))
+    assert b"Edited" in response.content
+
+
+@pytest.mark.django_db
 def test_staff_preview_adds_only_the_session_and_user(admin_client, django_assert_num_queries):
     slugs = make_kb(subjects=8, dimensions=30)
     admin_client.get("/")  # a first request may touch the session once more
@@ -192,3 +207,25 @@ def test_a_large_table_is_one_query():
         assert render() == html
     assert len(queries) == 1  # the records in force
     assert html.count('<td id="') == 1000
+
+
+@pytest.mark.django_db
+def test_cells_printed_by_reference_are_the_same_bytes():
+    """The comparison page prints its rows' cells by reference and puts their kept bytes in: the same page."""
+    slugs = make_kb(subjects=4, dimensions=30, draft_every=3)  # drafts leave cells without a published claim
+    subjects = list(m.Subject.objects.with_kind().filter(slug__in=slugs).order_by("slug"))
+    table = build_table(subjects)
+    context = {
+        "names": "some",
+        "subjects": subjects,
+        "columns": [{"subject": column, "remove_url": "#"} for column in table.columns],
+        "colspan": len(subjects) + 1,
+        "blocks": table.blocks(table.rows),
+        "filtered": False,
+    }
+    drawn = render_to_string("kb/includes/compare_table.html", context)
+    by_reference = CellsByReference()
+    marked = render_to_string("kb/includes/compare_table.html", {**context, "row_cells": by_reference.cells})
+    assert len(marked) < len(drawn) / 10  # the cells are not in the rendered text
+    assert by_reference.encode(marked) == drawn.encode()
+    assert 'class="cmp-empty"' in drawn and drawn.count('<td id="') == 4 * 30

@@ -263,6 +263,11 @@ class Cell:
         return cls(facts_of(EMPTY_DATA), subject=subject, dimension=dimension)
 
     @cached_property
+    def html_bytes(self):
+        """Its markup in UTF-8, encoded once (kb.comparison.markup.CellsByReference)."""
+        return self.html.encode()
+
+    @cached_property
     def data(self):
         if self._data is None:
             return None
