@@ -27,7 +27,8 @@ from kb.knowledge.signals import content_changed
 # A reader's request (comparisons are never page-cached, kb.ops.page_cache): the content version, and when
 # the compared subjects' columns changed (the open data: the cells with their data instead).
 READER_QUERIES = 2
-# Once per content version and process: the subjects (to resolve the URL) and the number of dimensions.
+# Once per process and change of the subjects, their kinds or the dimensions (ContentVersion.frame_changed):
+# the subjects (to resolve the URL) and the number of dimensions.
 FRAME_QUERIES = 2
 # An HTML page reads the columns this process has not read yet in two more queries: records in force, cells.
 COLUMN_QUERIES = {"kb:compare": 2, "kb:compare-json": 0, "kb:compare-csv": 0}
@@ -157,9 +158,32 @@ def test_the_cells_an_edit_drew_are_not_read_back(client, django_assert_num_quer
     claim = m.Claim.objects.filter(subject__slug=slugs[0], status=m.Status.PUBLISHED).order_by("pk").first()
     claim.cell = "Edited"
     claim.save()
-    with django_assert_num_queries(READER_QUERIES + FRAME_QUERIES + 1):
+    with django_assert_num_queries(READER_QUERIES + 1):  # the frame stays: no subject or dimension changed
         response = client.get(compare_path(slugs))
     assert b"Edited" in response.content
+
+
+@pytest.mark.django_db
+def test_a_subject_or_dimension_change_renews_the_frame(client, django_assert_num_queries):
+    slugs = make_kb(subjects=3, dimensions=12)
+    assert client.get(compare_path(slugs[:2])).status_code == 200
+    m.Subject.objects.filter(slug=slugs[2]).get().save(update_fields=["name"])  # not compared, still in the frame
+    with django_assert_num_queries(READER_QUERIES + FRAME_QUERIES):
+        assert client.get(compare_path(slugs[:2])).status_code == 200
+    subject = m.Subject.objects.get(slug=slugs[2])
+    subject.name = "Renamed"
+    subject.save()
+    assert "Renamed" in client.get(compare_path(slugs[:2])).content.decode()  # the subjects one can add
+    group = m.DimensionGroup.objects.first()
+    m.Dimension.objects.create(slug="new-dimension", name="New dimension", group=group, order=99)
+    with django_assert_num_queries(READER_QUERIES + FRAME_QUERIES):
+        response = client.get(compare_path(slugs[:2]))
+    assert response.context["dimension_total"] == 13
+    claim = m.Claim.objects.filter(subject__slug=slugs[0], status=m.Status.PUBLISHED).order_by("pk").first()
+    claim.cell = "Edited"
+    claim.save()
+    with django_assert_num_queries(READER_QUERIES + 1):  # the edited column's records; the cell from the edit
+        assert client.get(compare_path(slugs[:2])).status_code == 200
 
 
 @pytest.mark.django_db

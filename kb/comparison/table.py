@@ -430,12 +430,17 @@ class Frame(NamedTuple):
 
 
 def frame(state):
-    """The Frame of content ``state`` (kb.knowledge.models.ContentState), read once per version and process.
+    """The Frame of content ``state`` (kb.knowledge.models.ContentState), read once per process until the subjects,
+    their kinds or the dimensions change.
 
-    Named by the epoch, the generation and the time of its change, which no other content shares (a
-    generation number that a rolled-back write used is given again with another time).
+    Named by the epoch and the time of that change (``frame_changed``), which no other content shares: a write
+    that touches only claims and evidence keeps the frame. Where that time is not known, by the generation and
+    the time of its change (a generation number that a rolled-back write used is given again with another time).
     """
-    key = ("frame", state.epoch, state.generation, state.changed)
+    if state.frame_changed is not None:
+        key = ("frame", state.epoch, state.frame_changed)
+    else:
+        key = ("frame", state.epoch, state.generation, state.changed)
     found = columns.get_many([key]).get(key)
     if found is None:
         found = Frame(SubjectCatalogue.load(), Dimension.objects.count())

@@ -931,11 +931,13 @@ def new_epoch():
 
 
 class ContentState(NamedTuple):
-    """Which content a reader sees: the database's epoch, the generation within it, and when it last changed."""
+    """Which content a reader sees: the database's epoch, the generation within it, and when it last changed;
+    ``frame_changed``: when the subjects, their kinds or the dimensions last changed (None: not known)."""
 
     epoch: str
     generation: int
     changed: datetime | None
+    frame_changed: datetime | None = None
 
     @property
     def key(self):
@@ -945,6 +947,14 @@ class ContentState(NamedTuple):
 
 def _content_version_table(connection):
     return connection.ops.quote_name(ContentVersion._meta.db_table)
+
+
+def _aware(value):
+    if isinstance(value, str):  # SQLite hands back text
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
 
 
 class ContentVersionQuerySet(models.QuerySet):
@@ -961,23 +971,26 @@ class ContentVersionQuerySet(models.QuerySet):
         """
         connection = connections[self.db]
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT epoch, generation, changed FROM {_content_version_table(connection)} WHERE id = 1")
+            table = _content_version_table(connection)
+            cursor.execute(f"SELECT epoch, generation, changed, frame_changed FROM {table} WHERE id = 1")
             row = cursor.fetchone()
         if row is None:
             row = self.get_or_create(pk=1, defaults={"generation": 0})[0]
-            return ContentState(row.epoch, row.generation, row.changed)
-        epoch, generation, changed = row
-        if isinstance(changed, str):  # SQLite hands back text
-            changed = parse_datetime(changed)
-        if changed is not None and timezone.is_naive(changed):
-            changed = timezone.make_aware(changed, UTC)
-        return ContentState(epoch, generation, changed)
+            return ContentState(row.epoch, row.generation, row.changed, row.frame_changed)
+        epoch, generation, changed, frame_changed = row
+        return ContentState(epoch, generation, _aware(changed), _aware(frame_changed))
 
-    def bump(self):
-        """Every content change calls this: cached pages of older generations are never served again."""
-        updated = self.filter(pk=1).update(generation=models.F("generation") + 1, changed=timezone.now())
+    def bump(self, *, frame=True):
+        """Every content change calls this: cached pages of older generations are never served again.
+
+        ``frame``: the change may have touched the subjects, their kinds or the dimensions (what frames every
+        comparison, kb.comparison.table.frame); a change that did not leaves ``frame_changed`` as it was.
+        """
+        now = timezone.now()
+        stamps = {"changed": now, "frame_changed": now} if frame else {"changed": now}
+        updated = self.filter(pk=1).update(generation=models.F("generation") + 1, **stamps)
         if not updated:
-            self.get_or_create(pk=1, defaults={"generation": 1, "changed": timezone.now()})
+            self.get_or_create(pk=1, defaults={"generation": 1, "changed": now, "frame_changed": now})
 
 
 class ContentVersion(models.Model):
@@ -988,6 +1001,8 @@ class ContentVersion(models.Model):
 
     generation = models.PositiveBigIntegerField(default=0)
     changed = models.DateTimeField(null=True)
+    # When a change last touched the subjects, their kinds or the dimensions (ContentVersionQuerySet.bump).
+    frame_changed = models.DateTimeField(null=True)
     # The database's identity: generations count again from 0 in a new database, epochs never repeat.
     epoch = models.CharField(max_length=32, default=new_epoch, editable=False)
 
