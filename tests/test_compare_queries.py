@@ -1,11 +1,12 @@
 """Comparison pages run a fixed number of SQL queries, whatever their size.
 
-The page resolves its subjects (one query), reads the content version (one) and the number of
-dimensions (one, for the note on those without claims), and its cells: ONE query for when each
-compared subject's cells last changed (kb.comparison.models.SubjectColumn); a column this process
-has read at that version comes from its memo (kb.comparison.cell_memo), the others from one query
-for the records of the read model (kb.comparison.models.CellVersion) in force then and one for the
-cells not read yet, drawn already. The open data reads the cells with their data in one query.
+The page reads the content version (one query), resolves its subjects and counts the dimensions (one
+each, for the note on those without claims: once per process until a write touches subjects, their kinds
+or dimensions), and its cells: ONE query for when each compared subject's cells last changed
+(kb.comparison.models.SubjectColumn); a column this process has read at that version comes from its
+memo (kb.comparison.cell_memo), the others from one query for the records of the read model
+(kb.comparison.models.CellVersion) in force then and one for the cells not read yet (or drawn by an
+edit in this process), drawn already. The open data reads the cells with their data in one query.
 Filters, badges, "contested", "differs" and the date of the content cost nothing more.
 """
 
