@@ -1,9 +1,11 @@
 """Where one uncached page spends its time: cProfile over repeated renders.
 
-    .venv/bin/python bench/profile_page.py /compare/flask-vs-django/ [--count 30] [--sort tottime]
+    .venv/bin/python bench/profile_page.py /compare/flask-vs-django/ [--count 30] [--sort tottime] [--edit]
 
 Same set-up as bench/compare_before_after.py (debug off, real content plus the synthetic
-10 x 100 subjects, the page cache emptied before each request).
+10 x 100 subjects, the page cache emptied before each request). ``--edit``: before each render, one
+claim of the first compared subject is edited as the admin saves it (not profiled): the first view
+after a content change.
 """
 
 import argparse
@@ -14,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from compare_before_after import prepare
+from compare_before_after import _edit_one_claim, prepare
 
 
 def main():
@@ -24,6 +26,7 @@ def main():
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--lines", type=int, default=45)
     parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent))
+    parser.add_argument("--edit", action="store_true", help="edit one claim before each render")
     args = parser.parse_args()
     client = prepare(args.root)
     from django.core.cache import cache
@@ -32,7 +35,9 @@ def main():
         cache.clear()
         assert client.get(args.url).status_code == 200
     profile = cProfile.Profile()
-    for _ in range(args.count):
+    for number in range(args.count):
+        if args.edit:
+            _edit_one_claim(args.url, number)
         cache.clear()
         profile.enable()
         client.get(args.url)

@@ -1,11 +1,12 @@
 """Comparison pages run a fixed number of SQL queries, whatever their size.
 
-The page resolves its subjects (one query), reads the content version (one) and the number of
-dimensions (one, for the note on those without claims), and its cells: ONE query for when each
-compared subject's cells last changed (kb.comparison.models.SubjectColumn); a column this process
-has read at that version comes from its memo (kb.comparison.cell_memo), the others from one query
-for the records of the read model (kb.comparison.models.CellVersion) in force then and one for the
-cells not read yet, drawn already. The open data reads the cells with their data in one query.
+The page reads the content version (one query), resolves its subjects and counts the dimensions (one
+each, for the note on those without claims: once per process until a write touches subjects, their kinds
+or dimensions), and its cells: ONE query for when each compared subject's cells last changed
+(kb.comparison.models.SubjectColumn); a column this process has read at that version comes from its
+memo (kb.comparison.cell_memo), the others from one query for the records of the read model
+(kb.comparison.models.CellVersion) in force then and one for the cells not read yet (or drawn by an
+edit in this process), drawn already. The open data reads the cells with their data in one query.
 Filters, badges, "contested", "differs" and the date of the content cost nothing more.
 """
 
@@ -19,6 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from kb.comparison.filters import ComparisonFilter
+from kb.comparison.markup import CellsByReference
 from kb.comparison.table import build_table
 from kb.knowledge import models as m
 from kb.knowledge.signals import content_changed
@@ -26,7 +28,8 @@ from kb.knowledge.signals import content_changed
 # A reader's request (comparisons are never page-cached, kb.ops.page_cache): the content version, and when
 # the compared subjects' columns changed (the open data: the cells with their data instead).
 READER_QUERIES = 2
-# Once per content version and process: the subjects (to resolve the URL) and the number of dimensions.
+# Once per process and change of the subjects, their kinds or the dimensions (ContentVersion.frame_changed):
+# the subjects (to resolve the URL) and the number of dimensions.
 FRAME_QUERIES = 2
 # An HTML page reads the columns this process has not read yet in two more queries: records in force, cells.
 COLUMN_QUERIES = {"kb:compare": 2, "kb:compare-json": 0, "kb:compare-csv": 0}
@@ -148,6 +151,43 @@ def test_more_dimensions_do_not_add_queries(client, django_assert_num_queries):
 
 
 @pytest.mark.django_db
+def test_the_cells_an_edit_drew_are_not_read_back(client, django_assert_num_queries):
+    """After an editor's write, this process has the cells it drew (by content address): the page reads which
+    records are in force for the changed column, not the cells again."""
+    slugs = make_kb(subjects=3, dimensions=12)
+    assert client.get(compare_path(slugs)).status_code == 200
+    claim = m.Claim.objects.filter(subject__slug=slugs[0], status=m.Status.PUBLISHED).order_by("pk").first()
+    claim.cell = "Edited"
+    claim.save()
+    with django_assert_num_queries(READER_QUERIES + 1):  # the frame stays: no subject or dimension changed
+        response = client.get(compare_path(slugs))
+    assert b"Edited" in response.content
+
+
+@pytest.mark.django_db
+def test_a_subject_or_dimension_change_renews_the_frame(client, django_assert_num_queries):
+    slugs = make_kb(subjects=3, dimensions=12)
+    assert client.get(compare_path(slugs[:2])).status_code == 200
+    m.Subject.objects.filter(slug=slugs[2]).get().save(update_fields=["name"])  # not compared, still in the frame
+    with django_assert_num_queries(READER_QUERIES + FRAME_QUERIES):
+        assert client.get(compare_path(slugs[:2])).status_code == 200
+    subject = m.Subject.objects.get(slug=slugs[2])
+    subject.name = "Renamed"
+    subject.save()
+    assert "Renamed" in client.get(compare_path(slugs[:2])).content.decode()  # the subjects one can add
+    group = m.DimensionGroup.objects.first()
+    m.Dimension.objects.create(slug="new-dimension", name="New dimension", group=group, order=99)
+    with django_assert_num_queries(READER_QUERIES + FRAME_QUERIES):
+        response = client.get(compare_path(slugs[:2]))
+    assert response.context["dimension_total"] == 13
+    claim = m.Claim.objects.filter(subject__slug=slugs[0], status=m.Status.PUBLISHED).order_by("pk").first()
+    claim.cell = "Edited"
+    claim.save()
+    with django_assert_num_queries(READER_QUERIES + 1):  # the edited column's records; the cell from the edit
+        assert client.get(compare_path(slugs[:2])).status_code == 200
+
+
+@pytest.mark.django_db
 def test_staff_preview_adds_only_the_session_and_user(admin_client, django_assert_num_queries):
     slugs = make_kb(subjects=8, dimensions=30)
     admin_client.get("/")  # a first request may touch the session once more
@@ -192,3 +232,25 @@ def test_a_large_table_is_one_query():
         assert render() == html
     assert len(queries) == 1  # the records in force
     assert html.count('<td id="') == 1000
+
+
+@pytest.mark.django_db
+def test_cells_printed_by_reference_are_the_same_bytes():
+    """The comparison page prints its rows' cells by reference and puts their kept bytes in: the same page."""
+    slugs = make_kb(subjects=4, dimensions=30, draft_every=3)  # drafts leave cells without a published claim
+    subjects = list(m.Subject.objects.with_kind().filter(slug__in=slugs).order_by("slug"))
+    table = build_table(subjects)
+    context = {
+        "names": "some",
+        "subjects": subjects,
+        "columns": [{"subject": column, "remove_url": "#"} for column in table.columns],
+        "colspan": len(subjects) + 1,
+        "blocks": table.blocks(table.rows),
+        "filtered": False,
+    }
+    drawn = render_to_string("kb/includes/compare_table.html", context)
+    by_reference = CellsByReference()
+    marked = render_to_string("kb/includes/compare_table.html", {**context, "row_cells": by_reference.cells})
+    assert len(marked) < len(drawn) / 10  # the cells are not in the rendered text
+    assert by_reference.encode(marked) == drawn.encode()
+    assert 'class="cmp-empty"' in drawn and drawn.count('<td id="') == 4 * 30

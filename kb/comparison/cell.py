@@ -240,6 +240,7 @@ class Cell:
         self._data = data  # a dict, JSON text, or None for a cell without claims
         self.subject = subject or SubjectRecord.from_data(facts["subject"])
         self.dimension = dimension or DimensionRecord.from_data(facts["dimension"])
+        self.key = (self.subject.pk, self.dimension.pk)
         self.dom_id = f"{self.dimension.slug}--{self.subject.slug}"
         self.contested = facts["contested"]
         self.has_claims = bool(facts["claims"])
@@ -260,6 +261,11 @@ class Cell:
     @classmethod
     def empty(cls, subject, dimension):
         return cls(facts_of(EMPTY_DATA), subject=subject, dimension=dimension)
+
+    @cached_property
+    def html_bytes(self):
+        """Its markup in UTF-8, encoded once (kb.comparison.markup.CellsByReference)."""
+        return self.html.encode()
 
     @cached_property
     def data(self):

@@ -7,9 +7,12 @@ drawing, each excerpt's citation is drawn once per stance and reused.
 """
 
 import hashlib
+import re
+import secrets
 from functools import cache
 
 from django.template import engines
+from markupsafe import Markup
 
 from kb.comparison.marks import Marks
 
@@ -19,10 +22,8 @@ TEMPLATES = ("kb/includes/compare_cell.html", "includes/claims.html")
 @cache
 def _macros():
     env = engines["jinja2"].env
-    return (
-        env.get_template(TEMPLATES[0]).module.cell,
-        env.get_template(TEMPLATES[1]).module.citation,
-    )
+    cells = env.get_template(TEMPLATES[0]).module
+    return cells.cell, env.get_template(TEMPLATES[1]).module.citation, cells.empty
 
 
 @cache
@@ -38,7 +39,7 @@ def markup_key():
 
 def draw(cells):
     """{index: html} for ``cells`` (kb.comparison.cell.Cell with claims), as a list of strings in order."""
-    cell_macro, citation_macro = _macros()
+    cell_macro, citation_macro, _empty = _macros()
     citations = {}
 
     def cite(excerpt, stance=None):
@@ -49,3 +50,46 @@ def draw(cells):
         return markup
 
     return [str(cell_macro(cell, cite, Marks)) for cell in cells]
+
+
+def join_row(cells):
+    """The cells of a table row as the table prints them, one a line: the kept markup of a cell with claims,
+    the ``empty`` macro's for a cell without."""
+    empty = _macros()[2]
+    parts = [cell.html or empty(cell) for cell in cells]
+    parts.append("")  # each cell ends its line
+    return Markup("\n".join(parts))
+
+
+class CellsByReference:
+    """A page that prints its rows' cells by reference, and is encoded with their bytes kept.
+
+    Encoding a large comparison to UTF-8 costs more than drawing the rest of it (a text with one character
+    past Latin-1 is encoded character by character), and its cells are most of its bytes. Each cell's markup
+    is encoded once per cell and process (kb.comparison.cell.Cell.html_bytes, kept with the cell by
+    kb.comparison.cell_memo); the template prints a marker where a row's cells go (:meth:`cells`, as the
+    ``row_cells`` of its context) and :meth:`encode` encodes the rest of the page and puts the cells in.
+    The bytes are those of the page drawn with ``row.cells_html``.
+    """
+
+    def __init__(self):
+        self.token = secrets.token_hex(8)
+        self.marker = re.compile(f"\0{self.token}:([0-9]+)\0")
+        self.rows = []
+
+    def cells(self, row):
+        self.rows.append(row.cells)
+        return Markup(f"\0{self.token}:{len(self.rows) - 1}\0")
+
+    def encode(self, text):
+        """The page ``text`` as UTF-8, each marker replaced by its row's cells."""
+        empty = _macros()[2]
+        pieces = self.marker.split(text)
+        for index in range(1, len(pieces), 2):
+            cells = self.rows[int(pieces[index])]
+            parts = [cell.html_bytes if cell.html else str(empty(cell)).encode() for cell in cells]
+            parts.append(b"")  # each cell ends its line
+            pieces[index] = b"\n".join(parts)
+        for index in range(0, len(pieces), 2):
+            pieces[index] = pieces[index].encode()
+        return b"".join(pieces)

@@ -6,7 +6,7 @@ One ``CellVersion`` per cell and range of content versions ``[valid_from, valid_
 Written only by kb.comparison.read_model, in the transaction of the change that touched the cell.
 """
 
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 
 
@@ -94,6 +94,26 @@ class VersionStamp(models.Model):
         return f"version {self.generation} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
+class SubjectColumnQuerySet(models.QuerySet):
+    def addresses(self, subject_ids):
+        """{subject id: (changed_at, digest)} of these subjects' columns.
+
+        In one plain SQL statement: every comparison page reads it, and the ORM would build the same query
+        afresh each time, which costs several times the read.
+        """
+        subject_ids = [int(subject_id) for subject_id in subject_ids]
+        if not subject_ids:
+            return {}
+        connection = connections[self.db]
+        table = connection.ops.quote_name(SubjectColumn._meta.db_table)
+        placeholders = ", ".join(["%s"] * len(subject_ids))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT subject_id, changed_at, digest FROM {table} WHERE subject_id IN ({placeholders})", subject_ids
+            )
+            return {subject_id: (changed_at, digest) for subject_id, changed_at, digest in cursor.fetchall()}
+
+
 class SubjectColumn(models.Model):
     """A subject's column of cells now: when it last changed, and its content address.
 
@@ -106,6 +126,8 @@ class SubjectColumn(models.Model):
     subject_id = models.BigIntegerField(unique=True)
     changed_at = models.BigIntegerField()
     digest = models.CharField(max_length=64)
+
+    objects = SubjectColumnQuerySet.as_manager()
 
     class Meta:
         app_label = "kb"

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 from django.db import DatabaseError
 from django.db.models import Q
+from markupsafe import Markup
 
 from kb.comparison.cell import Cell, facts_of
+from kb.comparison.cell_memo import memo
 from kb.comparison.markup import draw, markup_key
 from kb.comparison.models import CellVersion, SubjectColumn, VersionStamp
 from kb.comparison.snapshot import canonical, compute_cells, digest, readers_claims
@@ -116,22 +118,26 @@ def refresh(cells, version, *, everything=False):
     if opening:
         key = markup_key()
         drawn = draw([Cell.from_data(data) for _cell, data, _text in opening])
-        CellVersion.objects.bulk_create(
-            [
-                CellVersion(
-                    subject_id=cell[0],
-                    dimension_id=cell[1],
-                    valid_from=version,
-                    digest=digest(text),
-                    data=text,
-                    facts=canonical(facts_of(data)),
-                    html=html,
-                    markup_key=key,
-                )
-                for (cell, data, text), html in zip(opening, drawn, strict=True)
-            ],
-            batch_size=BATCH,
-        )
+        records = [
+            CellVersion(
+                subject_id=cell[0],
+                dimension_id=cell[1],
+                valid_from=version,
+                digest=digest(text),
+                data=text,
+                facts=canonical(facts_of(data)),
+                html=html,
+                markup_key=key,
+            )
+            for (cell, data, text), html in zip(opening, drawn, strict=True)
+        ]
+        CellVersion.objects.bulk_create(records, batch_size=BATCH)
+        if not everything and len(records) <= BATCH:
+            # An editor's write: the cells it drew are kept in this process as a page reads them, by content
+            # address (kb.comparison.cell_memo), which never goes stale even if the write is rolled back.
+            memo.set_many(
+                {(record.digest, key): Cell(json.loads(record.facts), Markup(record.html)) for record in records}
+            )
     _columns_changed({cell[0] for cell in result.cells}, version)
     return result
 
@@ -225,17 +231,21 @@ def check():
 
 
 def redraw(records):
-    """Draw again the records (CellVersion) whose markup was drawn with other templates; saved when possible."""
+    """Draw again the records (CellVersion) whose markup was drawn with other templates; saved when possible.
+
+    Returns the records drawn again (their ``html`` is the new markup, even where it could not be saved).
+    """
     key = markup_key()
     stale = [record for record in records if record.markup_key != key]
     if not stale:
-        return
+        return stale
     for record, html in zip(stale, draw([Cell.from_data(json.loads(record.data)) for record in stale]), strict=True):
         record.html, record.markup_key = html, key
     try:
         CellVersion.objects.bulk_update(stale, ["html", "markup_key"], batch_size=BATCH)
     except DatabaseError:  # a read-only replica: the page is right, the record is redrawn next time
         logger.warning("could not keep %d redrawn cells", len(stale), exc_info=True)
+    return stale
 
 
 def rebuild_after_migrate(sender, using="default", **kwargs):

@@ -28,20 +28,20 @@ class Summary:
 
 
 def summarise(subjects, rows, all_rows=()):
-    """``rows`` are the rows shown; ``all_rows`` every row of the table, for the dimensions each subject answers."""
+    """``rows`` are the rows shown; ``all_rows`` every row of the table, for the dimensions each subject answers.
+
+    Filters keep rows or leave them out, in order: when as many rows are shown as there are, the rows shown are
+    every row and one pass counts both.
+    """
     by_subject = {subject.pk: SubjectSummary(subject) for subject in subjects}
-    for row in all_rows:
-        for cell in row.cells:
-            if cell.published_supports is not None:
-                by_subject[cell.subject.pk].answered += 1
+    summaries = list(by_subject.values())
     spreads = []
     for index, row in enumerate(rows):
         ranks = []
-        for cell in row.cells:
+        for summary, cell in zip(summaries, row.cells, strict=True):
             supports = cell.published_supports
             if supports is None:
                 continue
-            summary = by_subject[cell.subject.pk]
             summary.covered += 1
             counts = summary.counts
             for support in supports:
@@ -51,5 +51,13 @@ def summarise(subjects, rows, all_rows=()):
                 ranks.append(cell.summary_rank)
         if len(ranks) >= 2 and max(ranks) > min(ranks):
             spreads.append((-(max(ranks) - min(ranks)), index, row))
+    if len(rows) == len(all_rows):
+        for summary in summaries:
+            summary.answered = summary.covered
+    else:
+        for row in all_rows:
+            for summary, cell in zip(summaries, row.cells, strict=True):
+                if cell.published_supports is not None:
+                    summary.answered += 1
     spreads.sort(key=lambda item: item[:2])
-    return Summary(list(by_subject.values()), [row for _spread, _index, row in spreads[:MOST_DIFFERENT]])
+    return Summary(summaries, [row for _spread, _index, row in spreads[:MOST_DIFFERENT]])

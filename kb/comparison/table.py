@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from kb.comparison.cell import Cell, SubjectRecord
 from kb.comparison.cell_memo import columns, memo
-from kb.comparison.markup import draw, markup_key
+from kb.comparison.markup import draw, join_row, markup_key
 from kb.comparison.models import CellVersion, SubjectColumn
 from kb.comparison.read_model import column_digest, redraw
 from kb.comparison.snapshot import cells_of_subjects
@@ -195,19 +195,34 @@ def split_spec(spec):
 
 
 class Row:
-    """One dimension across the compared subjects."""
+    """One dimension across the compared subjects. What only the filters and the open data ask (whether the
+    subjects differ, the support levels, the sources) is worked out when asked."""
 
-    __slots__ = ("cells", "contested", "differs", "dimension", "dimension_url", "group", "source_slugs", "supports")
+    __slots__ = ("cells", "contested", "dimension", "dimension_url", "group")
 
     def __init__(self, dimension, dimension_url, cells):
         self.dimension = dimension
         self.dimension_url = dimension_url
         self.group = dimension.group
         self.cells = cells
-        self.differs = _differs(cells)
-        self.contested = any(cell.contested for cell in cells)
-        self.supports = frozenset().union(*(cell.supports for cell in cells))
-        self.source_slugs = frozenset().union(*(cell.source_slugs for cell in cells))
+        self.contested = any([cell.contested for cell in cells])
+
+    @property
+    def differs(self):
+        return _differs(self.cells)
+
+    @property
+    def supports(self):
+        return frozenset().union(*[cell.supports for cell in self.cells])
+
+    @property
+    def source_slugs(self):
+        return frozenset().union(*[cell.source_slugs for cell in self.cells])
+
+    @property
+    def cells_html(self):
+        """The row's cells drawn, joined as the table prints them (kb.comparison.markup.join_row)."""
+        return join_row(self.cells)
 
     @property
     def claimed_count(self):
@@ -267,9 +282,10 @@ class ComparisonTable:
     def __init__(self, subjects, cells, *, version=None, dimension_count=None):
         self.subjects = list(subjects)
         self.version = version
-        by_key = {(cell.subject.pk, cell.dimension.pk): cell for cell in cells}
+        self.cells = cells = list(cells)
+        by_key = {cell.key: cell for cell in cells}
         # The header names each subject as its cells did at this version (a pinned page never changes).
-        shown = {cell.subject.pk: cell.subject for cell in by_key.values()}
+        shown = {key[0]: cell.subject for key, cell in by_key.items()}
         subject_url = _url_pattern("kb:subject")
         self.columns = []
         for subject in self.subjects:
@@ -277,12 +293,13 @@ class ComparisonTable:
             name, slug = (record.name, record.slug) if record else (subject.name, subject.slug)
             kind = record.kind if record else subject.kind.name
             self.columns.append(Column(subject.pk, slug, name, kind, subject_url(slug)))
-        dimensions = {cell.dimension.pk: cell.dimension for cell in by_key.values()}
+        dimensions = {key[1]: cell.dimension for key, cell in by_key.items()}
         dimension_url = _url_pattern("kb:dimension")
         records = [SubjectRecord(column.pk, column.slug, column.name, column.kind) for column in self.columns]
         self.rows = []
         for dimension in sorted(dimensions.values(), key=lambda each: (each.sort_key, each.pk)):
-            row_cells = [by_key.get((record.pk, dimension.pk)) or Cell.empty(record, dimension) for record in records]
+            pk = dimension.pk
+            row_cells = [by_key.get((record.pk, pk)) or Cell.empty(record, dimension) for record in records]
             self.rows.append(Row(dimension, dimension_url(dimension.slug), row_cells))
         self.empty_dimension_count = (dimension_count - len(self.rows)) if dimension_count is not None else 0
         # Every dimension there is when known (not on a pinned page), else the rows with a claim.
@@ -291,8 +308,7 @@ class ComparisonTable:
     @property
     def content_date(self):
         """The latest content date of the table's published claims (kb.comparison.citation), or None."""
-        dates = [cell.content_date for row in self.rows for cell in row.cells if cell.content_date]
-        return max(dates) if dates else None
+        return max([cell.content_date for cell in self.cells if cell.content_date], default=None)
 
     @cached_property
     def groups(self):
@@ -324,21 +340,22 @@ class ComparisonTable:
 
 
 def _cells_by_digest(addresses, key):
-    """Cells for [(subject id, digest, markup key)] rows: from the memo, the rest in one query (redrawn if stale)."""
-    stale = [digest for _subject_id, digest, drawn_with in addresses if drawn_with != key]
-    if stale:
-        redraw(CellVersion.objects.filter(digest__in=stale))
-    found = memo.get_many([(digest, key) for _subject_id, digest, _drawn_with in addresses])
-    missing = [digest for _subject_id, digest, _drawn_with in addresses if (digest, key) not in found]
-    if missing:
-        read = {
-            (digest, key): Cell(json.loads(facts), Markup(html))
-            for digest, facts, html in CellVersion.objects.filter(digest__in=missing).values_list(
-                "digest", "facts", "html"
-            )
-        }
-        memo.set_many(read)
-        found.update(read)
+    """Cells for [(subject id, digest, markup key, pk)] rows: from the memo, the rest in one query by primary key
+    (redrawn if drawn with other templates). {(digest, markup key): Cell}."""
+    found = memo.get_many([(digest, key) for _subject_id, digest, _drawn_with, _pk in addresses])
+    missing = {pk: drawn_with for _subject_id, digest, drawn_with, pk in addresses if (digest, key) not in found}
+    if not missing:
+        return found
+    stale = [pk for pk, drawn_with in missing.items() if drawn_with != key]
+    redrawn = {record.pk: record.html for record in redraw(CellVersion.objects.filter(pk__in=stale))} if stale else {}
+    read = {
+        (digest, key): Cell(json.loads(facts), Markup(redrawn.get(pk, html)))
+        for pk, digest, facts, html in CellVersion.objects.filter(pk__in=list(missing)).values_list(
+            "pk", "digest", "facts", "html"
+        )
+    }
+    memo.set_many(read)
+    found.update(read)
     return found
 
 
@@ -357,9 +374,9 @@ def stored_cells(subject_ids, version=None, *, with_data=False):
             redraw(CellVersion.objects.filter(pk__in=[row[0] for row in rows if row[3] != key]))
             rows = list(records.values_list("pk", "facts", "html", "markup_key", "data"))
         return [Cell(json.loads(facts), Markup(html), data) for _pk, facts, html, _key, data in rows]
-    addresses = list(records.values_list("subject_id", "digest", "markup_key"))
+    addresses = list(records.values_list("subject_id", "digest", "markup_key", "pk"))
     found = _cells_by_digest(addresses, key)
-    return [found[digest, key] for _subject_id, digest, _drawn_with in addresses]
+    return [found[address[1], key] for address in addresses]
 
 
 def readers_cells(subject_ids, state):
@@ -372,10 +389,7 @@ def readers_cells(subject_ids, state):
     most three otherwise.
     """
     key = markup_key()
-    found_columns = SubjectColumn.objects.filter(subject_id__in=list(subject_ids))
-    known = {subject_id: (at, digest) for subject_id, at, digest in found_columns.values_list(
-        "subject_id", "changed_at", "digest"
-    )}  # fmt: skip
+    known = SubjectColumn.objects.addresses(subject_ids)
     names = {subject_id: ("column", digest, key) for subject_id, (_at, digest) in known.items()}
     found = columns.get_many(list(names.values()))
     wanted = [subject_id for subject_id in known if names[subject_id] not in found]
@@ -385,11 +399,11 @@ def readers_cells(subject_ids, state):
             at = min(known[subject_id][0], state.generation)
             condition |= Q(subject_id=subject_id, valid_from__lte=at) & (Q(valid_to__isnull=True) | Q(valid_to__gt=at))
         addresses = list(
-            CellVersion.objects.filter(condition).order_by().values_list("subject_id", "digest", "markup_key")
+            CellVersion.objects.filter(condition).order_by().values_list("subject_id", "digest", "markup_key", "pk")
         )
         cells = _cells_by_digest(addresses, key)
         read = {subject_id: [] for subject_id in wanted}
-        for subject_id, digest, _drawn_with in addresses:
+        for subject_id, digest, _drawn_with, _pk in addresses:
             read[subject_id].append((digest, cells[digest, key]))
         kept = {}
         for subject_id, pairs in read.items():
@@ -416,12 +430,17 @@ class Frame(NamedTuple):
 
 
 def frame(state):
-    """The Frame of content ``state`` (kb.knowledge.models.ContentState), read once per version and process.
+    """The Frame of content ``state`` (kb.knowledge.models.ContentState), read once per process until the subjects,
+    their kinds or the dimensions change.
 
-    Named by the epoch, the generation and the time of its change, which no other content shares (a
-    generation number that a rolled-back write used is given again with another time).
+    Named by the epoch and the time of that change (``frame_changed``), which no other content shares: a write
+    that touches only claims and evidence keeps the frame. Where that time is not known, by the generation and
+    the time of its change (a generation number that a rolled-back write used is given again with another time).
     """
-    key = ("frame", state.epoch, state.generation, state.changed)
+    if state.frame_changed is not None:
+        key = ("frame", state.epoch, state.frame_changed)
+    else:
+        key = ("frame", state.epoch, state.generation, state.changed)
     found = columns.get_many([key]).get(key)
     if found is None:
         found = Frame(SubjectCatalogue.load(), Dimension.objects.count())

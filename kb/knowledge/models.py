@@ -4,14 +4,16 @@ Nothing here knows what is being compared: subjects, kinds and dimensions are co
 """
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from simple_history.models import HistoricalRecords
 
 from kb.knowledge.rendering import highlight, known_language, language_name, render_markdown
@@ -509,8 +511,6 @@ class ContentDated(models.Model):
 
     def stamp_dates(self, now=None):
         """Set ``added`` and ``changed`` for a save; return the names of the fields set."""
-        from django.utils import timezone
-
         now = now or timezone.now()
         stamped = []
         if self.added is None:
@@ -931,16 +931,30 @@ def new_epoch():
 
 
 class ContentState(NamedTuple):
-    """Which content a reader sees: the database's epoch, the generation within it, and when it last changed."""
+    """Which content a reader sees: the database's epoch, the generation within it, and when it last changed;
+    ``frame_changed``: when the subjects, their kinds or the dimensions last changed (None: not known)."""
 
     epoch: str
     generation: int
     changed: datetime | None
+    frame_changed: datetime | None = None
 
     @property
     def key(self):
         """``<epoch>-<generation>``: names this content in cache keys and versions, unique across databases."""
         return f"{self.epoch}-{self.generation}"
+
+
+def _content_version_table(connection):
+    return connection.ops.quote_name(ContentVersion._meta.db_table)
+
+
+def _aware(value):
+    if isinstance(value, str):  # SQLite hands back text
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, UTC)
+    return value
 
 
 class ContentVersionQuerySet(models.QuerySet):
@@ -950,20 +964,33 @@ class ContentVersionQuerySet(models.QuerySet):
         return row or (0, None)
 
     def state(self):
-        """The :class:`ContentState` readers see; one indexed read (a fresh database has generation 0)."""
-        row = self.filter(pk=1).values_list("epoch", "generation", "changed").first()
+        """The :class:`ContentState` readers see; one indexed read (a fresh database has generation 0).
+
+        In one plain SQL statement: every comparison page (and every page-cache hit) reads it, and the ORM
+        would build the same query afresh each time, which costs twenty times the read.
+        """
+        connection = connections[self.db]
+        with connection.cursor() as cursor:
+            table = _content_version_table(connection)
+            cursor.execute(f"SELECT epoch, generation, changed, frame_changed FROM {table} WHERE id = 1")
+            row = cursor.fetchone()
         if row is None:
             row = self.get_or_create(pk=1, defaults={"generation": 0})[0]
-            return ContentState(row.epoch, row.generation, row.changed)
-        return ContentState(*row)
+            return ContentState(row.epoch, row.generation, row.changed, row.frame_changed)
+        epoch, generation, changed, frame_changed = row
+        return ContentState(epoch, generation, _aware(changed), _aware(frame_changed))
 
-    def bump(self):
-        """Every content change calls this: cached pages of older generations are never served again."""
-        from django.utils import timezone
+    def bump(self, *, frame=True):
+        """Every content change calls this: cached pages of older generations are never served again.
 
-        updated = self.filter(pk=1).update(generation=models.F("generation") + 1, changed=timezone.now())
+        ``frame``: the change may have touched the subjects, their kinds or the dimensions (what frames every
+        comparison, kb.comparison.table.frame); a change that did not leaves ``frame_changed`` as it was.
+        """
+        now = timezone.now()
+        stamps = {"changed": now, "frame_changed": now} if frame else {"changed": now}
+        updated = self.filter(pk=1).update(generation=models.F("generation") + 1, **stamps)
         if not updated:
-            self.get_or_create(pk=1, defaults={"generation": 1, "changed": timezone.now()})
+            self.get_or_create(pk=1, defaults={"generation": 1, "changed": now, "frame_changed": now})
 
 
 class ContentVersion(models.Model):
@@ -974,6 +1001,8 @@ class ContentVersion(models.Model):
 
     generation = models.PositiveBigIntegerField(default=0)
     changed = models.DateTimeField(null=True)
+    # When a change last touched the subjects, their kinds or the dimensions (ContentVersionQuerySet.bump).
+    frame_changed = models.DateTimeField(null=True)
     # The database's identity: generations count again from 0 in a new database, epochs never repeat.
     epoch = models.CharField(max_length=32, default=new_epoch, editable=False)
 

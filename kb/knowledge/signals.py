@@ -40,6 +40,11 @@ class Touched:
     def __bool__(self):
         return self.everything or any(getattr(self, name) for name in ("cells", *SCOPES))
 
+    @property
+    def frame(self):
+        """Whether the write may have changed the subjects, their kinds or the dimensions there are."""
+        return self.everything or bool(self.subjects or self.kinds or self.dimensions)
+
     def note(self, sender, instance):
         """What saving or deleting ``instance`` touches."""
         if sender is m.Claim:
@@ -107,7 +112,7 @@ def content_changed(sender=None, instance=None, everything=False, **kwargs):
 def _finish():
     touched, _state.touched = _touched(), None
     with transaction.atomic():
-        m.ContentVersion.objects.bump()
+        m.ContentVersion.objects.bump(frame=touched.frame)
         stamp_history()
         state = m.ContentVersion.objects.state()
         for listener in _listeners:

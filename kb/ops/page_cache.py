@@ -17,19 +17,16 @@ miss. Responses carry an ETag and Last-Modified, and a conditional request is an
 import hashlib
 import json
 from contextlib import nullcontext
-from datetime import UTC
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import connections, router
+from django.db import router
 from django.http import HttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.dateparse import parse_datetime
 from django.utils.http import http_date
 
-from kb.knowledge.models import ContentState, ContentVersion
+from kb.knowledge.models import ContentVersion
 from kb.ops.db_router import primary_reads, reads_at_generation
 from kb.ops.readers import is_reader
 from kb.ops.shared_cache import shared_cache
@@ -68,25 +65,8 @@ def is_cacheable_response(response):
 
 
 def primary_state():
-    """``ContentVersion.objects.state()`` on the primary, in one plain SQL statement.
-
-    Every page-cache hit reads it (a replica that lags must not decide what is fresh); the ORM would
-    build the same query afresh each time, which costs more than the rest of a hit.
-    """
-    alias = router.db_for_write(ContentVersion)
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        table = connection.ops.quote_name(ContentVersion._meta.db_table)
-        cursor.execute(f"SELECT epoch, generation, changed FROM {table} WHERE id = 1")
-        row = cursor.fetchone()
-    if row is None:  # a fresh database: the ORM creates the row
-        return ContentVersion.objects.using(alias).state()
-    epoch, generation, changed = row
-    if isinstance(changed, str):  # SQLite hands back text
-        changed = parse_datetime(changed)
-    if changed is not None and timezone.is_naive(changed):
-        changed = timezone.make_aware(changed, UTC)
-    return ContentState(epoch, generation, changed)
+    """``ContentVersion.objects.state()`` on the primary: a replica that lags must not decide what is fresh."""
+    return ContentVersion.objects.using(router.db_for_write(ContentVersion)).state()
 
 
 def _key(state, request):

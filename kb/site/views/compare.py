@@ -9,6 +9,7 @@ import csv
 
 from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.text import get_text_list
@@ -16,6 +17,7 @@ from django.utils.text import get_text_list
 from kb.comparison.coverage import Coverage
 from kb.comparison.filters import FILTER_PARAMS, ComparisonFilter
 from kb.comparison.marks import SUPPORT_ICONS, SUPPORT_LABELS
+from kb.comparison.markup import CellsByReference
 from kb.comparison.summary import summarise
 from kb.comparison.table import (
     MAX_SUBJECTS,
@@ -307,7 +309,9 @@ def render_comparison(request, resolved, *, pin=None):
         "summary": summarise(table.columns, rows, table.rows),
         "pin": pin,
     }
-    return _finish(render(request, "kb/compare.html", context), preview)
+    by_reference = CellsByReference()
+    context["row_cells"] = by_reference.cells
+    return _finish(HttpResponse(by_reference.encode(render_to_string("kb/compare.html", context, request))), preview)
 
 
 # Open data -------------------------------------------------------------------------------
