@@ -13,7 +13,7 @@ def stamp(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("kb", "0014_merge_0011_caches_indexes_0013_merge_20261203_1010"),
+        ("kb", "0016_cellversion_dimension_open_idx"),
     ]
 
     operations = [
