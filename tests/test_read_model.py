@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from kb.comparison import history, read_model
+from kb.comparison import history, marks, markup, read_model
 from kb.comparison.models import CellVersion, SubjectColumn, VersionStamp
 from kb.comparison.snapshot import canonical, compute_cells, digest, readers_claims
 from kb.editing import publishing
@@ -238,6 +238,17 @@ def test_each_filtered_view_has_its_feed_with_only_its_cells(client, sample_kb):
     unfiltered = get(client, "/compare/alpha-vs-beta/feed/").content.decode()
     everything = re.findall(r"<id>cell:[^<]*:([^<]+)</id>", unfiltered)
     assert everything[:2] == ["startup--alpha", "widgets--alpha"]
+
+
+def test_the_markup_key_follows_the_code_that_decides_icons_and_chips(monkeypatch):
+    """A new icon or chip rule in Python, not only a template change, draws the stored cells again."""
+    keyed = markup.markup_key()
+    markup.markup_key.cache_clear()
+    monkeypatch.setattr(markup, "CODE", (marks,))  # as if kb.comparison.cell read differently
+    try:
+        assert markup.markup_key() != keyed
+    finally:
+        markup.markup_key.cache_clear()
 
 
 def test_the_history_redraws_cells_drawn_with_other_templates(sample_kb):

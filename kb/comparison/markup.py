@@ -2,11 +2,13 @@
 
 A cell's markup depends only on its data and on the templates that draw it, so it is drawn once
 per cell version and kept beside the record (kb.comparison.models.CellVersion.html) under
-:func:`markup_key`, a hash of those templates: a changed template draws it again. Within one
+:func:`markup_key`, a hash of those templates and of the code that decides what they print: a
+changed template or icon draws it again. Within one
 drawing, each excerpt's citation is drawn once per stance and reused.
 """
 
 import hashlib
+import inspect
 import re
 import secrets
 from functools import cache
@@ -14,9 +16,13 @@ from functools import cache
 from django.template import engines
 from markupsafe import Markup
 
+from kb.comparison import cell as cell_module
+from kb.comparison import marks
 from kb.comparison.marks import Marks
 
 TEMPLATES = ("kb/includes/compare_cell.html", "includes/claims.html")
+# The code that decides what the templates print: icons and labels, source chips, quote states.
+CODE = (marks, cell_module)
 
 
 @cache
@@ -28,12 +34,15 @@ def _macros():
 
 @cache
 def markup_key():
-    """What the markup of a cell depends on besides its data: the text of the templates that draw it."""
+    """What the markup of a cell depends on besides its data: the text of the templates that draw it
+    and of the code that decides what they print (a new icon or chip rule draws every cell again)."""
     env = engines["jinja2"].env
     digest = hashlib.sha256()
     for name in TEMPLATES:
         source, _filename, _uptodate = env.loader.get_source(env, name)
         digest.update(name.encode() + b"\0" + source.encode() + b"\0")
+    for module in CODE:
+        digest.update(module.__name__.encode() + b"\0" + inspect.getsource(module).encode() + b"\0")
     return digest.hexdigest()
 
 
