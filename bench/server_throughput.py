@@ -85,7 +85,8 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(group):
-    """User and system CPU time of every live process of a process group (a server and its workers)."""
+    """User and system CPU time of a process group (a server and its workers): every live process's, and
+    the children's it has reaped (a worker recycled meanwhile)."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -93,7 +94,7 @@ def cpu_seconds(group):
         except OSError:  # gone meanwhile
             continue
         if int(fields[2]) == group:
-            total += int(fields[11]) + int(fields[12])
+            total += sum(int(ticks) for ticks in fields[11:15])  # utime, stime, cutime, cstime
     return total / TICK
 
 

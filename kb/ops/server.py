@@ -43,6 +43,7 @@ access_log = logging.getLogger("kb.access")
 MAX_HEADER_BYTES = 64 * 1024
 IDLE_SECONDS = 30
 HEARTBEAT_SECONDS = 1.0
+OUTPUT_BUFFER_BYTES = 1024 * 1024
 
 
 def options():
@@ -56,6 +57,12 @@ def options():
         "channel_timeout": IDLE_SECONDS,
         "max_request_header_size": MAX_HEADER_BYTES,
         "max_request_body_size": settings.SERVER_MAX_BODY_BYTES,
+        # A keep-alive connection's output buffer holds what it already sent until it has taken this
+        # much, then a fresh one is used (waitress's 16 MiB default: 40 pages of 322 KB left 12.9 MB
+        # in memory per connection). Past this much unsent a thread writing more would wait for the
+        # client; the site's responses are one chunk each (static files go by wsgi.file_wrapper).
+        "outbuf_high_watermark": OUTPUT_BUFFER_BYTES,
+        "outbuf_overflow": 4 * OUTPUT_BUFFER_BYTES,  # unsent output in memory below this, in a file above
         "expose_tracebacks": False,
         "ident": "kb",
     }
