@@ -24,7 +24,6 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -152,8 +151,6 @@ def main():
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--clients", type=int, default=16)
     args = parser.parse_args()
-    if not (ROOT / ".venv" / "bin" / "gunicorn").exists():
-        sys.exit("The --before server is gunicorn: install it for this comparison (.venv/bin/pip install gunicorn)")
 
     scratch = Path(tempfile.mkdtemp(prefix="kb-server-throughput-"))
     env = {

@@ -13,11 +13,14 @@ connection silent for 30 s is closed. Options come from kb.settings (``SERVER_*`
 ``KB_SERVER_*``); every request is logged on the ``kb.access`` logger (one JSON line on standard
 error, kb.ops.logs) unless ``KB_ACCESS_LOG=0``, and gunicorn's own records come as the same JSON lines.
 
-Chosen by measurement (README, *The server and slow clients*): one waitress process could use
-one core only; granian (2.8.7) hands a WSGI body to the application's thread to read, so 120
-trickling clients left normal requests timing out after 5 s, as plain gthread did; several
-waitress processes keep waitress's slow-client behaviour and use every core.
-FIGURES
+Chosen by measurement (README, *The server and slow clients*, 2-core machine shared with other
+work): one waitress process used one core only; granian (2.8.7) hands a WSGI body to the
+application's thread to read, so 120 trickling clients left normal requests timing out after 5 s,
+as plain gthread did; uvicorn with Django's ASGI handler took 2-3x the CPU per request. With
+``bench/slow_clients.py`` (120 trickling bodies, 16 early-ending chunked bodies, 16 bare-LF
+requests) the slowest normal request took 65-129 ms (one waitress process: 6-11 ms); on a cached
+page (``bench/server_throughput.py``, 6 rounds) it served 1.41x the requests per second of 1eaf68d's
+5-process gunicorn (one waitress process: 1.27x), at 0.75x its server CPU per request.
 
 Production still sits behind the README's buffering reverse proxy, which ends TLS.
 """
