@@ -63,7 +63,7 @@ serve: install .cache/secret-key
 	$(PROD_ENV) $(PY) manage.py load_for_startup content/ --keep-serving  # h11: serves the last good database
 	$(PROD_ENV) $(PY) manage.py import_captures content/captures $(ARCHIVE)  # h10: captures (the archive's too, when there is one)
 	$(PROD_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PROD_ENV) $(SITE_URL) KB_SERVER_LISTEN=$(HOST) $(PY) -m kb.ops.server  # waitress: whole requests before a thread
+	$(PROD_ENV) $(SITE_URL) KB_SERVER_LISTEN=$(HOST) $(PY) -m kb.ops.server  # gunicorn processes running waitress: whole requests before a thread
 
 # Debian's Chromium for the browser tests (Playwright's own browser download is not reachable).
 chromium:

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/slow_clients.py [--clients 120] [--port 18800] [--deadline 0.5]
 
-Starts the server of ``make serve`` (``python -m kb.ops.server``, waitress) on a loopback port
+Starts the server of ``make serve`` (``python -m kb.ops.server``: gunicorn's processes running
+waitress) on a loopback port
 (SQLite database in a temporary folder) and opens, while timing normal ``GET /robots.txt``
 requests: N connections that each send the headers of a ``POST /admin/login/`` (with a CSRF
 cookie, so the view reads the body) and a Content-Length larger than the body they then

@@ -101,7 +101,7 @@ class Site:
             subprocess.run([*manage, *args], cwd=self.root, env=self.env, check=True, stderr=subprocess.DEVNULL)
         subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], cwd=self.root, env=self.env, check=True)
         self.process = None
-        if (self.root / "kb/ops/server.py").exists():  # waitress (kb.ops.server)
+        if (self.root / "kb/ops/server.py").exists():  # kb.ops.server (waitress; gunicorn's processes running it)
             self.server = [python, "-m", "kb.ops.server"]
             self.env["KB_SERVER_LISTEN"] = f"127.0.0.1:{self.port}"
         else:  # an older checkout: gunicorn with its configuration

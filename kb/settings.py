@@ -315,10 +315,13 @@ ALLOWED_HOSTS = [host.rsplit(":", 1)[0] if host in KB_ALLOWED_HOST_PORTS else ho
 # An HTTP/1.1 request without a Host header is refused (400).
 KB_REQUIRE_HOST_HEADER = True
 
-# The production server (kb.ops.server: waitress, `make serve`): where it listens, its threads (the
-# requests served at once; waitress reads each request whole before a thread sees it), open connections.
+# The production server (kb.ops.server, `make serve`: gunicorn's processes running waitress): where it
+# listens, its processes (sharing the listening sockets; one per core), each process's threads (the
+# requests it serves at once; waitress reads each request whole before a thread sees it) and open
+# connections (slow ones included).
 SERVER_LISTEN = os.environ.get("KB_SERVER_LISTEN", "127.0.0.1:8000")
-SERVER_THREADS = int(os.environ.get("KB_SERVER_THREADS", "8"))
+SERVER_PROCESSES = int(os.environ.get("KB_SERVER_PROCESSES", str(os.cpu_count() or 1)))
+SERVER_THREADS = int(os.environ.get("KB_SERVER_THREADS", "4"))
 SERVER_CONNECTION_LIMIT = int(os.environ.get("KB_SERVER_CONNECTION_LIMIT", "1000"))
 SERVER_MAX_BODY_BYTES = int(os.environ.get("KB_SERVER_MAX_BODY_BYTES", str(10 * 1024 * 1024)))
 SERVER_ACCESS_LOG = env_bool("KB_ACCESS_LOG", default=True)

@@ -1,50 +1,67 @@
-"""kb.ops.server: the production server (waitress) and its options; slow clients never hold its threads.
+"""kb.ops.server: the production server (gunicorn's processes running waitress) and its options.
 
-A real server runs here on 127.0.0.1 with ONE thread: if any of the stalled clients below held
-it, the normal request after them could not be answered. How many slow clients the server
-takes, and what a normal request costs meanwhile, is measured by bench/slow_clients.py.
+A real worker (kb.ops.server.WaitressWorker, as gunicorn runs it) serves here on 127.0.0.1 with ONE
+thread: if any of the stalled clients below held it, the normal request after them could not be
+answered. How many slow clients the server takes, and what a normal request costs meanwhile, is
+measured by bench/slow_clients.py; its throughput by bench/server_throughput.py. The last test runs
+``python -m kb.ops.server`` itself: its processes, one replaced when it dies, all stopped on SIGTERM.
 """
 
 import json
 import logging
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from contextlib import closing, contextmanager
+from pathlib import Path
 
 import pytest
-import waitress
+from gunicorn.sock import TCPSocket
 
 from kb.ops import server
 from kb.ops.logs import OneLineFormatter
+from kb.wsgi import application
 
 
 def test_the_options_come_from_the_settings(settings):
-    settings.SERVER_LISTEN = "127.0.0.1:9999"
+    settings.SERVER_LISTEN = "127.0.0.1:9999 [::1]:9999"
+    settings.SERVER_PROCESSES = 5
     settings.SERVER_THREADS = 3
     settings.SERVER_CONNECTION_LIMIT = 500
     settings.SERVER_MAX_BODY_BYTES = 1234
     options = server.options()
-    assert (options["listen"], options["threads"], options["connection_limit"]) == ("127.0.0.1:9999", 3, 500)
-    assert options["max_request_body_size"] == 1234
+    assert (options["threads"], options["connection_limit"], options["max_request_body_size"]) == (3, 500, 1234)
     assert options["asyncore_use_poll"] is True  # more than 1024 open connections
     assert options["expose_tracebacks"] is False
+    cfg = server.Server().cfg
+    assert (cfg.bind, cfg.workers, cfg.worker_class) == (["127.0.0.1:9999", "[::1]:9999"], 5, server.WaitressWorker)
+    assert cfg.accesslog is None  # kb.access logs the requests
 
 
 @contextmanager
 def running_server(settings, threads=1):
+    """One WaitressWorker in a thread of this process, on a socket gunicorn binds (as its arbiter does)."""
     settings.SERVER_THREADS = threads
-    settings.SERVER_LISTEN = "127.0.0.1:0"
-    httpd = waitress.create_server(server.wsgi_app(), **server.options())
-    port = httpd.effective_port
+    cfg = server.Server().cfg
+    gunicorn_log = cfg.logger_class(cfg)
+    listener = TCPSocket(("127.0.0.1", 0), cfg, gunicorn_log)
+    port = listener.sock.getsockname()[1]
     settings.KB_SITE_URL = f"http://127.0.0.1:{port}"
-    thread = threading.Thread(target=httpd.run, daemon=True)
+    worker = server.WaitressWorker(0, os.getppid(), [listener], None, cfg.timeout, cfg, gunicorn_log)
+    worker.wsgi = application  # what gunicorn's load_wsgi sets
+    thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:
         yield port
     finally:
-        httpd.close()
+        worker.alive = False  # as its SIGTERM handler does
         thread.join(timeout=5)
+        assert not thread.is_alive()
+        listener.close()
 
 
 def raw(port, data):
@@ -104,6 +121,14 @@ def test_a_body_over_the_limit_is_refused_before_the_site_sees_it(settings):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_headers_over_64_kib_are_refused(settings):
+    with running_server(settings) as port:
+        head = f"GET /robots.txt HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nX-Big: {'a' * 70_000}\r\n\r\n"
+        with closing(raw(port, head.encode())) as sock:
+            assert sock.recv(100).split(b" ", 2)[1] == b"431"  # waitress answers it as HTTP/1.0
+
+
+@pytest.mark.django_db(transaction=True)
 def test_every_request_is_logged_on_one_line(settings, capsys):
     handler = logging.StreamHandler()
     handler.setFormatter(OneLineFormatter())
@@ -121,3 +146,67 @@ def test_every_request_is_logged_on_one_line(settings, capsys):
         ("GET /no-such-page/ 404", 404),
     ]
     assert lines[0]["bytes"] > 0 and lines[0]["client"] == "127.0.0.1"
+
+
+def children(pid):
+    return set(Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+
+
+def wait_for(condition, seconds=30):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def answers(port):
+    try:
+        return get(port).startswith(b"HTTP/1.1 ")
+    except OSError:
+        return False
+
+
+def test_the_server_runs_its_processes_replaces_a_dead_one_and_stops_them_all(tmp_path, settings):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "kb.settings",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_INSECURE_HTTP": "1",
+        "DJANGO_SECRET_KEY": "server-test-" + "x" * 40,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "KB_SITE_URL": f"http://127.0.0.1:{port}",
+        "KB_SERVER_LISTEN": f"127.0.0.1:{port}",
+        "KB_SERVER_PROCESSES": "2",
+        "KB_ACCESS_LOG": "0",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kb.ops.server"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: len(children(process.pid)) == 2 and answers(port))
+        first, second = sorted(children(process.pid))
+        os.kill(int(first), signal.SIGKILL)
+        wait_for(lambda: first not in children(process.pid) and len(children(process.pid)) == 2)
+        assert second in children(process.pid)
+        assert answers(port)
+        workers = children(process.pid)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+        # Every line JSON, gunicorn's own records too (the site's here: its database was never migrated).
+        records = [json.loads(line) for line in process.stderr.read().decode().splitlines()]
+        booted = [r for r in records if r["logger"] == "gunicorn.error" and "Booting worker" in r["message"]]
+        assert len(booted) == 3
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        process.stderr.close()
