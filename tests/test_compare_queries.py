@@ -25,6 +25,13 @@ from kb.comparison.table import build_table
 from kb.knowledge import models as m
 from kb.knowledge.signals import content_changed
 
+
+@pytest.fixture(autouse=True)
+def no_page_cache(settings):
+    """These pins count what building a comparison costs; a plain pair is otherwise served from the page cache."""
+    settings.KB_PAGE_CACHE_SECONDS = 0
+
+
 # A reader's request (comparisons are never page-cached, kb.ops.page_cache): the content version, and when
 # the compared subjects' columns changed (the open data: the cells with their data instead).
 READER_QUERIES = 2

@@ -135,9 +135,9 @@ def test_feeds_are_cached_with_their_content_type(client, sample_kb):
 @pytest.mark.parametrize(
     "url",
     [
-        "/compare/alpha-vs-beta/",  # any order of any subjects, any filters: built from its cells every time
-        "/compare/beta-vs-alpha/",
+        "/compare/alpha-vs-beta-vs-beta-widgets/",  # any order of 3 to 8 subjects: built from its cells every time
         "/compare/alpha-vs-beta.csv",
+        "/compare/alpha-vs-beta/feed/",
         "/compare/alpha-vs-beta/?q=widget",
         "/search/?q=widget",  # any words
         "/subjects/alpha/?utm_source=x",  # a query the page does not understand: not a new entry
@@ -148,6 +148,20 @@ def test_feeds_are_cached_with_their_content_type(client, sample_kb):
 def test_pages_a_visitor_can_vary_without_bound_are_not_cached(client, sample_kb, url):
     assert client.get(url).status_code in (200, 404)
     assert "X-Page-Cache" not in client.get(url)
+
+
+@pytest.mark.parametrize("url", ["/compare/alpha-vs-beta/", "/compare/beta-vs-alpha/"])
+def test_a_comparison_of_two_subjects_without_filters_is_cached_until_a_change(client, sample_kb, url):
+    """At most n·(n-1) such pages for n subjects: the links people share most are served from the cache."""
+    first = get(client, url)
+    assert first.status_code == 200 and first["X-Page-Cache"] == "miss"
+    hit = get(client, url)
+    assert hit["X-Page-Cache"] == "hit" and hit.content == first.content
+    alpha = m.Subject.objects.get(slug="alpha")
+    alpha.name = "Alpha renamed"
+    alpha.save()  # as the admin saves it: a new content generation
+    again = get(client, url)
+    assert again["X-Page-Cache"] == "miss" and b"Alpha renamed" in again.content
 
 
 def test_a_page_number_is_part_of_the_key(client, sample_kb):

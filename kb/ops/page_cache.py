@@ -2,10 +2,12 @@
 
 Only a reader's request (kb.ops.readers) for a page whose every form a visitor can ask for is
 bounded by the content is cached: no query string (or only a canonical page number, ``p`` or
-``page``), and not a comparison or search. A comparison names 2 to 8 subjects in any order with any
-filters, a search any words: caching them by URL would let one visitor fill the cache, so they are
-built every time (a comparison from its cells, kb.comparison). So what the cache can hold is a
-fixed number of pages per content version, whatever visitors ask.
+``page``), and no search or comparison, except a comparison of two subjects without filters. A
+comparison names 2 to 8 subjects in any order with any filters, a search any words: caching them by
+URL would let one visitor fill the cache, so they are built every time (a comparison from its cells,
+kb.comparison). The plain pairs are the links people share most (``/compare/flask-vs-django/``)
+and number at most n·(n-1) for n subjects. So what the cache can hold is a number of pages per
+content version bounded by the content, whatever visitors ask.
 
 The key carries the database's epoch and its content generation (kb.knowledge.models.ContentVersion),
 which every change bumps in the database: a page cached under an older generation, or by another
@@ -26,7 +28,7 @@ from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
-from kb.knowledge.models import ContentVersion
+from kb.knowledge.models import COMPARE_SEPARATOR, ContentVersion
 from kb.ops.db_router import primary_reads, reads_at_generation
 from kb.ops.readers import is_reader
 from kb.ops.shared_cache import shared_cache
@@ -44,9 +46,15 @@ def unbounded_prefixes():
     return (reverse("kb:compare-form"), reverse("kb:search"))
 
 
+def is_pair(path):
+    """Whether ``path`` is a comparison page of two subjects (``/compare/a-vs-b/``), nothing below it."""
+    spec = path.removeprefix(reverse("kb:compare-form"))
+    return spec.endswith("/") and "/" not in spec[:-1] and spec.count(COMPARE_SEPARATOR) == 1
+
+
 def is_cacheable_request(request):
     """For a reader's request: whether its page is one of a number bounded by the content (see above)."""
-    if request.path.startswith(unbounded_prefixes()):
+    if request.path.startswith(unbounded_prefixes()) and (request.GET or not is_pair(request.path)):
         return False
     for name, values in request.GET.lists():
         if name not in PAGE_PARAMS or len(values) != 1 or not values[0].isdecimal() or values[0] != str(int(values[0])):
