@@ -83,10 +83,22 @@ def test_files_deleting_what_an_unread_file_refers_to_stop_the_load(content):
     text = (content / "dimensions.yaml").read_text()
     (content / "dimensions.yaml").write_text(text.split("- slug: operations")[0])
     claims = m.Claim.objects.count()
-    with pytest.raises(CommandError, match=r"delete dimensions that records still refer to: Alpha · Start-up time"):
+    with pytest.raises(CommandError, match=r"claims/alpha.yaml:12: claim 'slow-start': dimension refers to unknown "):
         load(content)
     assert m.Dimension.objects.filter(slug="startup").exists()
     assert m.Claim.objects.count() == claims
+
+
+def test_files_deleting_an_excerpt_that_other_files_quote_stop_the_load(content):
+    """Before, the excerpt was deleted and the evidence quoting it went with it (a cascade), unreported."""
+    source = content / "sources" / "sample.yaml"
+    text = source.read_text()
+    source.write_text(text[: text.index("- key: alpha-widgets")] + text[text.index("- key: beta-plugins") :])
+    evidence = m.Evidence.objects.count()
+    with pytest.raises(CommandError, match=r"claims/alpha.yaml:10: .*excerpt refers to unknown excerpt 'sample/alpha"):
+        load(content)
+    assert m.Evidence.objects.count() == evidence
+    assert m.Excerpt.objects.filter(key="alpha-widgets").exists()
 
 
 def test_every_record_has_the_file_its_key_names():

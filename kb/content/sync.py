@@ -368,7 +368,14 @@ def _references(spec, row):
 
 
 def _check_references(plan, target, admin_deleted, files, force):
-    """A kept record must not lose what it refers to, and the files must not refer to what the admin deleted."""
+    """A kept record must not lose what it refers to, and the files must not refer to what the admin deleted.
+
+    A files' record that refers to a record no side keeps (one the files delete, or one never known) is a
+    broken content file: its file and line are named before anything is written, unless a conflict refuses
+    the load anyway. Left to the loader, the reference would resolve to the row about to be deleted, and the
+    deletion would take the referring record with it, unreported.
+    """
+    broken = []
     changed = True
     while changed:
         changed = False
@@ -392,11 +399,14 @@ def _check_references(plan, target, admin_deleted, files, force):
                             target[model][ref] = ("files", admin_deleted[model].pop(ref))
                             plan.discarded.append(Change(other, ref, "deleted in the admin, restored from the files"))
                             changed = True
-                    else:
-                        continue  # a conflict already listed, or the files refer to nothing: the loader says so
+                    else:  # a conflict already listed, or the files refer to nothing
+                        broken.append(row.error(f"{name} refers to unknown {other.label} {show_key(ref)!r}"))
+                        continue
                     plan.conflicts.append(change)
                     if changed:
                         break
+    if broken and (force or not plan.conflicts):
+        raise broken[0]
 
 
 def _settle_meta(plan, model, key, row, d, b, now):
