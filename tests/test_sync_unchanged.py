@@ -184,3 +184,24 @@ def test_every_record_has_the_file_its_key_names():
     assert file_of(SPEC_BY_MODEL[m.Excerpt], (("sample",), "quote")) == "sources/sample.yaml"
     assert file_of(SPEC_BY_MODEL[m.Dimension], ("startup",)) == "dimensions.yaml"
     assert file_of(SPEC_BY_MODEL[m.SubjectAlias], ("old",)) is None  # not keyed by its subject: always read
+
+
+def test_files_deleting_a_claim_an_unread_file_names_as_successor_stop_the_load(content, parsed):
+    """A reference to the same model (a claim's superseded_by, set once all claims exist) is found too."""
+    edit(
+        content / "claims" / "beta.yaml",
+        "  cell: Widgets via plugins",
+        "  outdated: true\n  superseded_by: alpha/fast-start\n  cell: Widgets via plugins",
+    )
+    load(content)
+    path = content / "claims" / "alpha.yaml"
+    text = path.read_text()
+    path.write_text(text[: text.index("- key: fast-start")])
+    parsed.clear()
+    with pytest.raises(
+        CommandError,
+        match=r"claims/beta.yaml:\d+: claim 'widgets': superseded_by refers to unknown claim 'alpha/fast-start'",
+    ):
+        load(content)
+    assert "claims/beta.yaml" in parsed
+    assert m.Claim.objects.get(subject__slug="beta", key="widgets").superseded_by.key == "fast-start"
