@@ -8,7 +8,13 @@ For each checkout (default: this one; e.g. a worktree of the code before a chang
 1. ``generate_synthetic --subjects 500 --dimensions 200`` (100,000 claims);
 2. ``export_content OUT``;
 3. ``load_content OUT``: the database's own export, which must write nothing;
-4. one claim's cell edited in OUT, then ``load_content OUT``, which must write that claim only.
+4. one claim's cell edited in OUT, then ``load_content OUT``, which must write that claim only;
+5. the last claim of a claims file deleted, then ``load_content OUT``: the claim and its evidence deleted;
+6. the evidence entry quoting the last excerpt of a source deleted, then ``load_content OUT``;
+7. that excerpt (quoted by nobody now) deleted from its source, then ``load_content OUT``.
+
+Each deletion takes a record that ends its list, so no other record changes its position: a load
+that deletes must write what it deletes and nothing else.
 
 Each command runs in a child process of this checkout's interpreter; the script prints its
 wall time, its peak memory (the child's maximum resident set) and, for the loads, the rows
@@ -97,6 +103,45 @@ def edit_one_cell(out):
     return path
 
 
+def cut_last_record(path):
+    """Delete the last record of a YAML list file (a claims file, or a source's excerpts)."""
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.rindex("\n- key: ") + 1], encoding="utf-8")
+
+
+def delete_last_claim(out):
+    cut_last_record(sorted((out / "claims").glob("synthetic-*.yaml"))[0])
+
+
+def last_excerpt(out):
+    """(the first synthetic source's file, its last excerpt as evidence names it)."""
+    path = sorted((out / "sources").glob("synthetic-*.yaml"))[0]
+    key = re.findall(r"^- key: (.*)$", path.read_text(encoding="utf-8"), flags=re.M)[-1]
+    return path, f"{path.stem}/{key}"
+
+
+def delete_evidence_of(out, excerpt):
+    """Delete the evidence entry quoting ``excerpt`` (and the claim's ``evidence:`` when it was the only one)."""
+    entry = re.compile(rf"^  - excerpt: {re.escape(excerpt)}\n(?:    .*\n)*", flags=re.M)
+    for path in sorted((out / "claims").glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        new, count = entry.subn("", text)
+        if count:
+            path.write_text(re.sub(r"^  evidence:\n(?!  - )", "", new, flags=re.M), encoding="utf-8")
+            return
+    raise AssertionError(f"no evidence quotes {excerpt}")
+
+
+def load_step(checkout, env, out, args, label):
+    """``load_content OUT``, timed and weighed, with the history rows it wrote; printed on one line."""
+    before = history_rows(checkout, env)
+    seconds, peak, output = run(checkout, env, ["load_content", str(out)], cap=args.cap)
+    written = history_rows(checkout, env) - before if seconds else "?"
+    print(f"{label:<42} {shown(seconds, args.cap):>10}  {peak:7.0f} MB  "
+          f"history rows written: {written}; {summary(output) if seconds else ''}", flush=True)  # fmt: skip
+    return seconds, peak, written
+
+
 def shown(seconds, cap):
     return f"> {cap:.0f} s" if seconds is None else f"{seconds:.1f} s"
 
@@ -121,22 +166,23 @@ def bench(checkout, args):
     results = {}
     seconds, peak, output = run(checkout, env, ["export_content", str(out)], cap=args.cap)
     results["export_content"] = (seconds, peak, output.strip().splitlines()[-1:] if seconds else "")
-    print(f"export_content:                 {shown(seconds, args.cap):>10}  {peak:7.0f} MB", flush=True)
+    print(f"{'export_content:':<42} {shown(seconds, args.cap):>10}  {peak:7.0f} MB", flush=True)
     if seconds is None:
         return results
-    before = history_rows(checkout, env)
-    seconds, peak, output = run(checkout, env, ["load_content", str(out)], cap=args.cap)
-    written = history_rows(checkout, env) - before if seconds else "?"
-    print(f"load_content of its own export: {shown(seconds, args.cap):>10}  {peak:7.0f} MB  "
-          f"history rows written: {written}; {summary(output) if seconds else ''}", flush=True)  # fmt: skip
-    if seconds is None:
-        return results
+    results["load of its own export"] = load_step(checkout, env, out, args, "load_content of its own export:")
     edit_one_cell(out)
-    before = history_rows(checkout, env)
-    seconds, peak, output = run(checkout, env, ["load_content", str(out)], cap=args.cap)
-    written = history_rows(checkout, env) - before if seconds else "?"
-    print(f"load_content after one edit:    {shown(seconds, args.cap):>10}  {peak:7.0f} MB  "
-          f"history rows written: {written}; {summary(output) if seconds else ''}", flush=True)  # fmt: skip
+    results["load after one edit"] = load_step(checkout, env, out, args, "load_content after one edit:")
+    delete_last_claim(out)
+    results["load after deleting one claim"] = load_step(checkout, env, out, args, "load after deleting one claim:")
+    source, excerpt = last_excerpt(out)
+    delete_evidence_of(out, excerpt)
+    results["load after deleting one evidence entry"] = load_step(
+        checkout, env, out, args, "load after deleting one evidence entry:"
+    )
+    cut_last_record(source)
+    results["load after deleting an unquoted excerpt"] = load_step(
+        checkout, env, out, args, "load after deleting an unquoted excerpt:"
+    )
     return results
 
 

@@ -17,8 +17,9 @@ def database_content(leave_out=None):
     """Every content record in the database as a ContentSet (row origins name the database).
 
     ``leave_out(spec, row)``, when given, is asked about each row as it is read: a row it answers
-    True for is not kept (a load's settled records, kb.content.unchanged), and the rows kept keep
-    the database's ``order`` rather than being numbered as the files would.
+    True for is not kept (a load's settled records, kb.content.unchanged), the rows kept keep
+    the database's ``order`` rather than being numbered as the files would, and their primary
+    keys are in ``content.pks`` (what a load deletes is found by them, kb.content.referrers).
     """
     content = ContentSet()
     keys = {}  # model -> {pk: natural key}
@@ -56,8 +57,11 @@ def database_content(leave_out=None):
                 found[name] = None if value is None else by_pk[value]
             by_pk[pk] = key
             row = Row(spec.model, key, found, "database", 0, f"{spec.label} {key!r}")
-            if leave_out is None or not leave_out(spec, row):
+            if leave_out is None:
                 rows.append(row)
+            elif not leave_out(spec, row):
+                rows.append(row)
+                content.pks[(spec.model, key)] = pk
     if leave_out is None:
         _number_positions(content)
     return content

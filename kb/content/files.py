@@ -188,6 +188,7 @@ class ContentSet:
 
     def __init__(self):
         self.rows = {spec_model: [] for spec_model in SPEC_BY_MODEL}
+        self.pks = {}  # (model, key) -> primary key of a row a load read from the database (kb.content.database)
         self._seen = {}
 
     def extend(self, rows):

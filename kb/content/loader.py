@@ -20,11 +20,11 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from kb.content.database import database_content
 from kb.content.files import ContentSet, key_text, read_content, show_key
+from kb.content.referrers import referring_files
 from kb.content.schema import SPECS
 from kb.content.sync import (
     SHOWN_CONFLICTS,
     fingerprint,
-    load_base,
     load_base_texts,
     load_file_hashes,
     plan_load,
@@ -304,21 +304,27 @@ def _lock_loads():
 def _plan(directory, files, force, reset, now):
     """(the plan, the files' rows read, those not settled, their base): see kb.content.unchanged.
 
-    When the load would delete a record, a settled record might refer to it: then every file is
-    read and every record compared, so the references are checked as they always were.
+    When the load would delete records, the settled records that refer to them are found in the
+    database (kb.content.referrers); then their files are read too and the load planned again, so
+    the references are checked as a load of every file would check them.
     """
-    captured = {f"sources/{slug}.yaml" for slug, capture in source_captures().items() if capture.usable}
-    settling = Settling(load_base_texts(directory), load_file_hashes(directory), files, fingerprint, read=captured)
-    database = database_content(leave_out=settling.settles)
-    base = settling.base()
-    read = read_content(directory, skip=settling.skipped(base))
-    content = _unsettled(read, settling.settled)
-    plan = plan_load(content, base, database, force, reset, now, settling.settled)
-    if plan.removed and settling.any:
+    read_always = {f"sources/{slug}.yaml" for slug, capture in source_captures().items() if capture.usable}
+    while True:
+        settling = Settling(
+            load_base_texts(directory), load_file_hashes(directory), files, fingerprint, read=read_always
+        )
+        database = database_content(leave_out=settling.settles)
+        base = settling.base()
+        read = read_content(directory, skip=settling.skipped(base))
+        content = _unsettled(read, settling.settled)
+        plan = plan_load(content, base, database, force, reset, now, settling.settled)
+        if not plan.removed or plan.refused or not settling.any:
+            return plan, read, content, base
+        referring = referring_files(plan.removed, database.pks, settling.settled)
+        if not referring:
+            return plan, read, content, base
+        read_always = read_always | referring
         del database, plan, content, base, settling, read
-        content, base = read_content(directory), load_base(directory)
-        return plan_load(content, base, database_content(), force, reset, now), content, content, base
-    return plan, read, content, base
 
 
 def _unsettled(content, settled):
@@ -328,16 +334,17 @@ def _unsettled(content, settled):
     return left
 
 
-def _refresh(written, report):
+def _refresh(written):
     """The read model's cells and the search documents the load's writes touch.
 
     A load that only created or updated a few records (an edit) notes them as the admin's saves
-    would (kb.knowledge.signals, kb.site.search_index); a larger one, or one that deleted
-    records, has every cell compared and the search index rebuilt.
+    would (kb.knowledge.signals, kb.site.search_index); a larger one has every cell compared and
+    the search index rebuilt. What the load deleted is done already: a deletion sends the
+    signals of every record it takes (cascades too), which refresh their cells and forget their
+    search documents as the admin's deletions do (Loader._delete).
     """
     instances = [(model, obj) for model, objs in written.items() for obj in objs]
-    deleted = any(counts["deleted"] for counts in report.counts.values())
-    if deleted or len(instances) > FEW_WRITES or any(obj.pk is None for _, obj in instances):
+    if len(instances) > FEW_WRITES or any(obj.pk is None for _, obj in instances):
         content_changed(everything=True)  # cells compared with the database: only those that differ change
         search_index.rebuild()
         return
@@ -375,7 +382,7 @@ def load_content(directory, force=False, reset=False, progress=None):
         record_sync(directory, now, True, files, rows, base=base)
         verify_loaded(read)  # h10: excerpts checked against stored captures (kb/evidence/verification.py)
         if report.changed:
-            _refresh(loader.written, report)
+            _refresh(loader.written)
         # Checks that follow a write (e.g. excerpt verification) belong here, inside the transaction.
     logger.info(
         "load_content %s: %s",

@@ -34,7 +34,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
-from kb.content.files import ContentSet, key_from_text, key_text, show_key
+from kb.content.files import ContentSet, key_text, show_key
 from kb.content.schema import DATES as DATE_FIELDS
 from kb.content.schema import SPEC_BY_MODEL, SPECS, moment
 from kb.knowledge import models as m
@@ -86,18 +86,13 @@ def base_of(row):
                 moment(row.values.get("changed")))  # fmt: skip
 
 
-def load_base(directory):
-    """What ``directory`` and the database agreed on at its last load or export: {model: {key: Base}}.
+def load_base_texts(directory):
+    """What ``directory`` and the database agreed on at its last load or export: {model: {key text: Base}}.
 
-    A directory never loaded or exported has an empty base: nothing is known of its past, so a
+    Keys are texts (key_text; kb.content.unchanged parses those of the records not settled). A
+    directory never loaded or exported has an empty base: nothing is known of its past, so a
     record both sides hold differently is a conflict, and one only the database holds is kept.
     """
-    return {model: {key_from_text(text): base for text, base in bases.items()}
-            for model, bases in load_base_texts(directory).items()}  # fmt: skip
-
-
-def load_base_texts(directory):
-    """The base as load_base gives it, each key as its text (key_text): lighter, and read faster."""
     base = {spec.model: {} for spec in SPECS}
     by_label = {spec.model._meta.label_lower: spec.model for spec in SPECS}
     records = m.SyncRecord.objects.filter(directory__path=directory_path(directory)).exclude(model=FILE)
@@ -127,9 +122,9 @@ def record_sync(directory, when, loaded, files, rows, base=None):
 
     ``files`` holds the SHA-256 of each of its files ({relative path: hex}); ``rows`` the records
     its files hold. Without ``base`` (an export) the whole base is written anew, in batches as
-    ``rows`` come. With ``base`` (a load: what load_base gave, settled records left out of both,
-    kb.content.unchanged) only what differs is written, and records of ``base`` not in ``rows``
-    are removed; the settled records' base stays as it is.
+    ``rows`` come. With ``base`` (a load: what load_base_texts gave, keys parsed, settled records
+    left out of both, kb.content.unchanged) only what differs is written, and records of ``base``
+    not in ``rows`` are removed; the settled records' base stays as it is.
     """
     with transaction.atomic():
         sync_dir, _ = m.SyncDirectory.objects.get_or_create(path=directory_path(directory))
@@ -270,7 +265,7 @@ class Plan:
     discarded: list = field(default_factory=list)  # Changes: admin work a --force load discards
     refused: bool = False  # conflicts and no --force: the load writes nothing
     settled: dict = field(default_factory=dict)  # model -> key texts of records neither side changed (unchanged.py)
-    removed: bool = False  # a database record is not in the result (deleted, or kept deleted)
+    removed: dict = field(default_factory=dict)  # model -> keys of the database's records not in the result
 
     def database_after(self, database):
         """What the database holds once this plan is written: {model: {key: row}} (see kb.content.loader)."""
@@ -288,7 +283,7 @@ def plan_load(content, base, database, force=False, reset=False, now=None, settl
     """Decide, record by record, what a load of ``content`` does to the database (see the module's table).
 
     ``base`` is what this directory and the database agreed on at its last load or export
-    (load_base): the files changed a record when they differ from it, the database when it
+    (load_base_texts, keys parsed): the files changed a record when they differ from it, the database when it
     differs from it. ``force`` settles conflicts for the files; ``reset`` also discards the
     database's other changes. ``settled`` ({model: key texts}) names records left out of all three
     because neither side changed them (kb.content.unchanged): the database keeps them as they are.
@@ -331,7 +326,9 @@ def plan_load(content, base, database, force=False, reset=False, now=None, settl
                     if f:
                         target[model][key] = ("files", f)
     _check_references(plan, target, admin_deleted, files, force)
-    plan.removed = any(key not in target[model] for model, rows in db.items() for key in rows)
+    for model, rows in db.items():
+        if gone := [key for key in rows if key not in target[model]]:
+            plan.removed[model] = gone
     if plan.conflicts and not force:
         plan.refused = True
         return plan
